@@ -1,0 +1,176 @@
+#pragma once
+// The format layer's public face: detect a format from bytes, open an image
+// through its driver, read its metadata (ImageInfo), walk its guest extents and
+// read guest data. Drivers live in src/formats/, one per format, listed in one
+// table (src/formats/registry.cpp).
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "imgtool/info_tree.hpp"
+#include "imgtool/source.hpp"
+
+namespace imgtool {
+
+// ---- metadata --------------------------------------------------------------
+
+struct SnapshotInfo {  // qcow2 internal snapshot, as qemu-img info lists it
+  std::string id;
+  std::string name;
+  uint64_t vm_state_size = 0;
+  uint32_t date_sec = 0;
+  uint32_t date_nsec = 0;
+  uint64_t vm_clock_nsec = 0;
+  std::optional<uint64_t> icount;
+};
+
+// Everything `qemu-img info` reports, plus what imgtool adds. Field names
+// follow QAPI's ImageInfo.
+struct ImageInfo {
+  std::string filename;            // as given by the user
+  std::string format;              // qemu driver name: qcow2 raw vmdk vpc vhdx vdi qed luks iso gpt...
+  std::string glance_disk_format;  // what Glance calls it: qcow2 raw vmdk vhd vhdx vdi iso ...
+  uint64_t virtual_size = 0;
+  std::optional<uint64_t> actual_size;   // host bytes allocated ("disk size")
+  std::optional<uint64_t> cluster_size;  // only when the driver reports one
+  bool encrypted = false;
+  bool dirty = false;                    // "cleanly shut down: no"
+  std::optional<std::string> backing_filename;       // exactly as stored in the image
+  std::optional<std::string> full_backing_filename;  // as qemu would resolve it (never opened)
+  std::optional<std::string> backing_filename_format;
+  std::vector<SnapshotInfo> snapshots;
+  // "Format specific information": {type, data}; empty type = none.
+  std::string format_specific_type;
+  InfoNode format_specific_data;
+  // Files other than the image that the image names (backing file, external
+  // data file, vmdk extents): reported, never opened by info/check.
+  std::vector<std::string> referenced_files;
+  // True for formats imgtool only detects (vhd, vhdx, vdi, iso, luks, qed):
+  // metadata only, no extents, no reads.
+  bool detection_only = false;
+  // Extra facts drivers want to report beyond qemu-img (e.g. raw partition
+  // table: "partition-table" -> "gpt"/"mbr"). Printed only by imgtool-specific
+  // outputs, never in the qemu-img compatible ones.
+  InfoNode extra;
+};
+
+// ---- guest extents ---------------------------------------------------------
+
+enum class ExtentKind : uint8_t {
+  Data,         // guest bytes stored in the image
+  Zero,         // reads as zeros, explicitly marked (qcow2 zero flag, vmdk zeroed GTE, raw hole)
+  Unallocated,  // not allocated in this image (reads as zeros when there is no backing file)
+};
+
+struct Extent {
+  uint64_t offset = 0;  // guest offset
+  uint64_t length = 0;
+  ExtentKind kind = ExtentKind::Unallocated;
+  bool compressed = false;  // data stored compressed (qcow2/vmdk), informational
+};
+
+// ---- check -----------------------------------------------------------------
+
+enum class FindingKind : uint8_t {
+  Unsafe,      // refers to files outside the image, or a feature that would make readers follow one
+  Corruption,  // inconsistent metadata (qemu-img check "errors")
+  Leak,        // allocated but unused clusters (qemu-img check "leaks")
+};
+
+struct Finding {
+  FindingKind kind;
+  std::string message;  // one line, names offsets/sizes/limits
+};
+
+struct CheckReport {
+  std::string filename;
+  std::string format;
+  std::vector<Finding> findings;
+  // qemu-img check style statistics where the format has clusters (qcow2, vmdk).
+  std::optional<uint64_t> total_clusters;
+  std::optional<uint64_t> allocated_clusters;
+  std::optional<uint64_t> fragmented_clusters;
+  std::optional<uint64_t> compressed_clusters;
+  std::optional<uint64_t> image_end_offset;
+
+  size_t count(FindingKind k) const;
+  bool clean() const { return findings.empty(); }
+};
+
+// ---- the image -------------------------------------------------------------
+
+// What an open may touch besides the image file itself. Default: nothing.
+struct OpenOptions {
+  // Format name forced by the user (-f). Empty: detect from the bytes.
+  std::string format;
+  // Open files named inside the image (vmdk extents beside a descriptor,
+  // qcow2 backing files for flattening). Only paths that check() accepts as
+  // safe are ever opened, and only when this is true.
+  bool allow_external_files = false;
+};
+
+class Image {
+ public:
+  virtual ~Image() = default;
+  Image(const Image&) = delete;
+  Image& operator=(const Image&) = delete;
+
+  virtual const ImageInfo& info() const = 0;
+
+  // False for detection-only formats: map()/read() throw Error(Unsupported).
+  virtual bool readable() const { return true; }
+
+  // The extent that starts at guest `offset` (< virtual_size), at most
+  // `max_len` long (> 0). Length is never 0. Thread-safe.
+  virtual Extent map(uint64_t offset, uint64_t max_len) const = 0;
+
+  // Reads guest bytes [offset, offset+out.size()); Zero/Unallocated read as
+  // zeros. Throws Error(Format) on corrupt metadata or data (bad compressed
+  // cluster, pointer past EOF). Thread-safe.
+  virtual void read(uint64_t offset, std::span<std::byte> out) const = 0;
+
+  // Consistency and safety verdict (metadata walk, no guest data read).
+  virtual CheckReport check() const = 0;
+
+ protected:
+  Image() = default;
+};
+
+// Detection: the format name that the bytes of `src` claim ("raw" when no
+// other driver does). Looks at the first 64 KiB and the last 512 bytes;
+// never at the name.
+std::string detect_format(const ByteSource& src);
+
+struct ProbeResult {
+  std::string format;              // qemu name
+  std::string glance_disk_format;  // Glance's name ("" when Glance has none)
+  int score = 0;
+};
+// Every format that claims the bytes, best first (raw last, score 1).
+std::vector<ProbeResult> probe_all(const ByteSource& src);
+
+// Opens `path` (detected, or opts.format). Errors name the path.
+std::unique_ptr<Image> open_image(const std::string& path, const OpenOptions& opts = {});
+// Same on an already opened source (takes ownership).
+std::unique_ptr<Image> open_image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts = {});
+
+// Names of all formats imgtool knows (for -f validation and messages).
+std::vector<std::string> known_formats();
+
+// Walks every extent of `img` in guest order, merging nothing; `fn` returns
+// false to stop. Convenience over Image::map().
+template <class Fn>
+void for_each_extent(const Image& img, Fn&& fn, uint64_t chunk = uint64_t(1) << 30) {
+  const uint64_t end = img.info().virtual_size;
+  for (uint64_t off = 0; off < end;) {
+    Extent e = img.map(off, std::min<uint64_t>(chunk, end - off));
+    if (!fn(e)) return;
+    off += e.length;
+  }
+}
+
+}  // namespace imgtool

@@ -1,0 +1,54 @@
+#pragma once
+// The I/O layer's read side: a random-access byte source with checked reads,
+// hole knowledge and the host's allocated size. Modelled on RocksDB's
+// FSRandomAccessFile: reads are const and thread-safe (pread), short only at EOF.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace imgtool {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+
+  // Name used in every error message (the path as the user gave it).
+  virtual const std::string& name() const = 0;
+  // Current size in bytes.
+  virtual uint64_t size() const = 0;
+
+  // Reads up to out.size() bytes at `offset`; returns the count, which is
+  // smaller only at EOF. Throws Error(Io) on a read error.
+  virtual size_t read_at(uint64_t offset, std::span<std::byte> out) const = 0;
+
+  // Reads exactly out.size() bytes or throws Error(Format) naming the offset
+  // and the file size (a table or header that runs past EOF).
+  void read_exact(uint64_t offset, std::span<std::byte> out) const;
+  // Convenience: a vector of `len` bytes read with read_exact. Refuses
+  // (Error(Format)) when offset+len exceeds size() *before* allocating.
+  std::vector<std::byte> read_vector(uint64_t offset, uint64_t len) const;
+
+  // First offset >= `offset` that holds data (SEEK_DATA); size() if none.
+  // Default: every byte is data.
+  virtual uint64_t next_data(uint64_t offset) const;
+  // First offset >= `offset` that starts a hole (SEEK_HOLE); size() if none.
+  virtual uint64_t next_hole(uint64_t offset) const;
+  // Bytes the host has allocated for this source (st_blocks * 512) — qemu's
+  // "disk size". Default: size().
+  virtual uint64_t allocated_size() const;
+  // True when the source is a regular file that may be stat'ed / mmaped etc.
+  virtual bool is_regular_file() const { return false; }
+};
+
+// Opens a regular file (or block device) read-only. Errors name the path:
+// missing file, directory, no permission. O_CLOEXEC, no O_NOFOLLOW (the user
+// named the path).
+std::unique_ptr<ByteSource> open_file_source(const std::string& path);
+
+// A source over bytes in memory (tests, fuzzers, standard input buffers).
+std::unique_ptr<ByteSource> memory_source(std::vector<std::byte> bytes, std::string name);
+
+}  // namespace imgtool

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs imgtool's build and test dependencies from Debian 12's packages.
+# Idempotent and non-interactive: does nothing (not even apt-get update) when
+# every package is already installed.  Usage: scripts/deps.sh [build|test|all]
+set -euo pipefail
+what=${1:-all}
+
+build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4-openssl-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev qemu-utils ca-certificates)
+# Tests: the real qemu-img/qemu-io (golden outputs), clang for the libFuzzer
+# harnesses, third-party readers as second opinions, and a real Keystone +
+# Glance (python libraries only, no service packages; see tests/glance/).
+test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils libqcow-utils curl
+  python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine)
+guestfs_pkgs=(libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap)
+
+case "$what" in
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${guestfs_pkgs[@]}") ;;
+  guestfs) pkgs=("${guestfs_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all|guestfs]" >&2; exit 64 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# README command 2 (and what .ci/run runs): installs the test dependencies,
+# then builds and runs the whole suite:
+#   1. release build (-Werror) + ctest, with a real Keystone + Glance on 127.0.0.1
+#   2. ASan+UBSan build + ctest
+#   3. libFuzzer smoke run of every parser harness (clang)
+# Environment: IMGTOOL_TEST_SKIP="asan fuzz glance" skips phases (local use only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+skip=" ${IMGTOOL_TEST_SKIP:-} "
+jobs=$(nproc)
+t0=$SECONDS
+phase() { echo; echo "=== $* ($((SECONDS - t0)) s)"; }
+
+phase "dependencies"
+scripts/deps.sh test
+
+glance_started=0
+cleanup() {
+  if [ "$glance_started" = 1 ]; then tests/glance/glance-dev.sh stop || true; fi
+}
+trap cleanup EXIT
+
+if [[ $skip != *" glance "* ]] && [ -x tests/glance/glance-dev.sh ]; then
+  phase "Keystone + Glance (install, configure, start)"
+  glance_started=1
+  tests/glance/glance-dev.sh start
+  export IMGTOOL_GLANCE_ENV="$root/tests/glance/.state/env"
+  export IMGTOOL_REQUIRE_GLANCE=1
+fi
+
+phase "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGTOOL_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+phase "release tests"
+(cd build && ctest -j "$jobs" --output-on-failure --timeout 900)
+
+if [[ $skip != *" asan "* ]]; then
+  phase "ASan+UBSan build"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIMGTOOL_SANITIZE=ON -DIMGTOOL_WERROR=ON >/dev/null
+  cmake --build build-asan -j "$jobs"
+  phase "ASan+UBSan tests"
+  # Glance and package tests already ran against the release build.
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest -j "$jobs" --output-on-failure --timeout 900 -LE 'glance|slow')
+fi
+
+if [[ $skip != *" fuzz "* ]] && [ -d tests/fuzz ]; then
+  phase "libFuzzer smoke run"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIMGTOOL_FUZZ=ON \
+    -DIMGTOOL_BUILD_TESTS=OFF >/dev/null
+  cmake --build build-fuzz -j "$jobs"
+  tests/fuzz/run_smoke.sh build-fuzz "${IMGTOOL_FUZZ_SECONDS:-20}"
+fi
+
+phase "all tests passed"

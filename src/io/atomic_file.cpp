@@ -1,0 +1,139 @@
+// AtomicFile: output goes to a temporary file beside DST, renamed over DST
+// only by finish(). Any other end (exception, interrupt) unlinks it, so a
+// half-written image never carries the final name.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "imgtool/error.hpp"
+#include "imgtool/sink.hpp"
+#include "io/unique_fd.hpp"
+
+namespace imgtool {
+namespace {
+
+class AtomicFile final : public ByteSink {
+ public:
+  explicit AtomicFile(std::string dst) : dst_(std::move(dst)) {
+    std::string tmpl = dst_ + ".imgtool-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    int fd = ::mkostemp(buf.data(), O_CLOEXEC);
+    if (fd < 0)
+      throw Error(ErrorKind::Io, dst_,
+                  std::string("cannot create temporary output file: ") + std::strerror(errno));
+    fd_ = io::UniqueFd(fd);
+    tmp_.assign(buf.data());
+    ::fchmod(fd, 0644 & ~current_umask());
+  }
+
+  ~AtomicFile() override {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+
+  const std::string& name() const override { return dst_; }
+  uint64_t position() const override { return pos_; }
+
+  void write(std::span<const std::byte> data) override {
+    flush_hole();
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
+                           static_cast<off_t>(pos_ + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail(errno, pos_ + done);
+      }
+      done += static_cast<size_t>(n);
+    }
+    pos_ += data.size();
+  }
+
+  void write_zeros(uint64_t len) override {
+    // A hole: nothing is written; the file is extended at the end.
+    pos_ += len;
+    pending_hole_ = true;
+  }
+
+  void finish() override {
+    flush_hole();
+    if (::fsync(fd_.get()) != 0) fail(errno, pos_);
+    if (::rename(tmp_.c_str(), dst_.c_str()) != 0)
+      throw Error(ErrorKind::Io, dst_,
+                  std::string("cannot rename temporary file into place: ") + std::strerror(errno));
+    tmp_.clear();
+    // Make the rename durable: fsync the directory (best effort).
+    std::string dir = dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
+    if (dir.empty()) dir = dst_.find('/') == 0 ? "/" : ".";
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+
+ private:
+  static mode_t current_umask() {
+    mode_t m = ::umask(022);
+    ::umask(m);
+    return m;
+  }
+
+  void flush_hole() {
+    if (!pending_hole_) return;
+    pending_hole_ = false;
+    if (::ftruncate(fd_.get(), static_cast<off_t>(pos_)) != 0) fail(errno, pos_);
+  }
+
+  [[noreturn]] void fail(int err, uint64_t at) {
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT)
+      throw Error(ErrorKind::Io, dst_,
+                  std::string(err == EFBIG ? "file too large" : "no space left on device") +
+                      " after writing " + std::to_string(at) + " bytes");
+    throw Error(ErrorKind::Io, dst_, std::string("write failed: ") + std::strerror(err), at);
+  }
+
+  std::string dst_;
+  std::string tmp_;
+  io::UniqueFd fd_;
+  uint64_t pos_ = 0;
+  bool pending_hole_ = false;
+};
+
+}  // namespace
+
+void ByteSink::write_zeros(uint64_t len) {
+  static const std::byte zeros[65536] = {};
+  while (len > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len, sizeof zeros));
+    write(std::span<const std::byte>(zeros, n));
+    len -= n;
+  }
+}
+
+void ObservedSink::write(std::span<const std::byte> data) {
+  observer_(data);
+  inner_.write(data);
+}
+
+void ObservedSink::write_zeros(uint64_t len) {
+  static const std::byte zeros[65536] = {};
+  uint64_t left = len;
+  while (left > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, sizeof zeros));
+    observer_(std::span<const std::byte>(zeros, n));
+    left -= n;
+  }
+  inner_.write_zeros(len);
+}
+
+std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst) {
+  return std::make_unique<AtomicFile>(dst);
+}
+
+}  // namespace imgtool

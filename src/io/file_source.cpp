@@ -1,0 +1,154 @@
+// FileSource: pread-based, thread-safe reads of a host file, with
+// SEEK_DATA/SEEK_HOLE and st_blocks for qemu's "disk size".
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "imgtool/error.hpp"
+#include "imgtool/source.hpp"
+#include "io/unique_fd.hpp"
+
+namespace imgtool {
+namespace {
+
+class FileSource final : public ByteSource {
+ public:
+  FileSource(std::string name, io::UniqueFd fd, uint64_t size, bool regular)
+      : name_(std::move(name)), fd_(std::move(fd)), size_(size), regular_(regular) {}
+
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return size_; }
+  bool is_regular_file() const override { return regular_; }
+
+  size_t read_at(uint64_t offset, std::span<std::byte> out) const override {
+    size_t done = 0;
+    while (done < out.size()) {
+      uint64_t pos = offset + done;
+      if (pos < offset) break;  // wrapped: nothing is there
+      ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(pos));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw Error(ErrorKind::Io, name_, std::string("read failed: ") + std::strerror(errno), pos);
+      }
+      if (n == 0) break;  // EOF
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+  uint64_t next_data(uint64_t offset) const override { return seek(offset, SEEK_DATA); }
+  uint64_t next_hole(uint64_t offset) const override { return seek(offset, SEEK_HOLE); }
+
+  uint64_t allocated_size() const override {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) return size_;
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+
+ private:
+  uint64_t seek(uint64_t offset, int whence) const {
+    if (offset >= size_) return size_;
+    off_t r = ::lseek(fd_.get(), static_cast<off_t>(offset), whence);
+    if (r < 0) {
+      // ENXIO: no data past offset. EINVAL: the file system does not know
+      // holes; then everything is data.
+      if (errno == ENXIO) return whence == SEEK_DATA ? size_ : offset;
+      return whence == SEEK_DATA ? offset : size_;
+    }
+    return std::min<uint64_t>(static_cast<uint64_t>(r), size_);
+  }
+
+  std::string name_;
+  io::UniqueFd fd_;
+  uint64_t size_;
+  bool regular_;
+};
+
+class MemorySource final : public ByteSource {
+ public:
+  MemorySource(std::vector<std::byte> bytes, std::string name)
+      : bytes_(std::move(bytes)), name_(std::move(name)) {}
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return bytes_.size(); }
+  size_t read_at(uint64_t offset, std::span<std::byte> out) const override {
+    if (offset >= bytes_.size()) return 0;
+    size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
+    std::memcpy(out.data(), bytes_.data() + offset, n);
+    return n;
+  }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> open_file_source(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) throw Error(ErrorKind::Io, path, "no such file");
+    if (e == EACCES) throw Error(ErrorKind::Io, path, "permission denied");
+    throw Error(ErrorKind::Io, path, std::string("cannot open: ") + std::strerror(e));
+  }
+  io::UniqueFd ufd(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    throw Error(ErrorKind::Io, path, std::string("cannot stat: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, path, "is a directory, not an image file");
+  uint64_t size = 0;
+  bool regular = S_ISREG(st.st_mode);
+  if (regular) {
+    size = static_cast<uint64_t>(st.st_size);
+  } else if (S_ISBLK(st.st_mode)) {
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end < 0) throw Error(ErrorKind::Io, path, "cannot determine block device size");
+    size = static_cast<uint64_t>(end);
+  } else {
+    throw Error(ErrorKind::Io, path, "not a regular file or block device");
+  }
+  return std::make_unique<FileSource>(path, std::move(ufd), size, regular);
+}
+
+std::unique_ptr<ByteSource> memory_source(std::vector<std::byte> bytes, std::string name) {
+  return std::make_unique<MemorySource>(std::move(bytes), std::move(name));
+}
+
+// ---- ByteSource non-virtual helpers and defaults ----------------------------
+
+void ByteSource::read_exact(uint64_t offset, std::span<std::byte> out) const {
+  uint64_t end;
+  if (__builtin_add_overflow(offset, out.size(), &end) || end > size())
+    throw Error(ErrorKind::Format, name(),
+                "read of " + std::to_string(out.size()) + " bytes ends past end of file (" +
+                    std::to_string(size()) + " bytes)",
+                offset);
+  size_t n = read_at(offset, out);
+  if (n != out.size())
+    throw Error(ErrorKind::Io, name(),
+                "short read: got " + std::to_string(n) + " of " + std::to_string(out.size()) +
+                    " bytes (file shrank?)",
+                offset);
+}
+
+std::vector<std::byte> ByteSource::read_vector(uint64_t offset, uint64_t len) const {
+  uint64_t end;
+  if (__builtin_add_overflow(offset, len, &end) || end > size())
+    throw Error(ErrorKind::Format, name(),
+                "structure of " + std::to_string(len) + " bytes ends past end of file (" +
+                    std::to_string(size()) + " bytes)",
+                offset);
+  std::vector<std::byte> v(static_cast<size_t>(len));
+  read_exact(offset, v);
+  return v;
+}
+
+uint64_t ByteSource::next_data(uint64_t offset) const { return std::min(offset, size()); }
+uint64_t ByteSource::next_hole(uint64_t) const { return size(); }
+uint64_t ByteSource::allocated_size() const { return size(); }
+
+}  // namespace imgtool

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the built tree into a temporary prefix, then builds a separate
+# project against it twice: with find_package(imgtool) and with pkg-config.
+set -euo pipefail
+src=$1 build=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cat >"$tmp/main.cpp" <<'CPP'
+#include <imgtool/image.hpp>
+#include <iostream>
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  auto img = imgtool::open_image(argv[1]);
+  std::cout << img->info().format << " " << img->info().virtual_size << "\n";
+}
+CPP
+cat >"$tmp/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(consumer CXX)
+find_package(imgtool REQUIRED)
+add_executable(consumer main.cpp)
+target_link_libraries(consumer PRIVATE imgtool::imgtool)
+CM
+cmake -S "$tmp" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/b" >/dev/null
+head -c 1000 /dev/urandom >"$tmp/one.img"
+out=$("$tmp/b/consumer" "$tmp/one.img")
+[ "$out" = "raw 1024" ] || { echo "find_package consumer printed '$out'"; exit 1; }
+# pkg-config route
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig" \
+  bash -c "g++ -std=c++20 \"$tmp/main.cpp\" -o \"$tmp/pc\" \$(pkg-config --cflags --libs imgtool)"
+out=$("$tmp/pc" "$tmp/one.img")
+[ "$out" = "raw 1024" ] || { echo "pkg-config consumer printed '$out'"; exit 1; }
+echo "find_package and pkg-config consumers OK"

@@ -1,0 +1,18 @@
+// PLACEHOLDER: the 'inspect' subcommand is being built.
+#include <iostream>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace imgtool::cli {
+
+Subcommand setup_inspect(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand("inspect", "(not available yet)");
+  sub->allow_extras();
+  return {sub, [] {
+            std::cerr << "imgtool: inspect: not available in this build yet\n";
+            return kError;
+          }};
+}
+
+}  // namespace imgtool::cli
