@@ -25,6 +25,13 @@ class ByteSink {
   virtual uint64_t position() const = 0;
   // Makes the output final (flush, fsync, rename). Nothing may be written after.
   virtual void finish() = 0;
+
+  // Random access for writers that must patch a header after the data (only
+  // possible on files; streams, hash tees and uploads return false). A writer
+  // that needs it must check seekable() and say so when it is false.
+  virtual bool seekable() const { return false; }
+  // Overwrites bytes below position(). Throws Error(Unsupported) when !seekable().
+  virtual void pwrite(uint64_t offset, std::span<const std::byte> data);
 };
 
 // Writes to DST through a temporary file beside it ("DST.imgtool-XXXXXX"):

@@ -60,6 +60,23 @@ class AtomicFile final : public ByteSink {
     pending_hole_ = true;
   }
 
+  bool seekable() const override { return true; }
+
+  void pwrite(uint64_t offset, std::span<const std::byte> data) override {
+    if (offset > pos_ || data.size() > pos_ - offset)
+      throw Error(ErrorKind::Usage, dst_, "pwrite beyond the written length", offset);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
+                           static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail(errno, offset + done);
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+
   void finish() override {
     flush_hole();
     if (::fsync(fd_.get()) != 0) fail(errno, pos_);
@@ -114,6 +131,10 @@ void ByteSink::write_zeros(uint64_t len) {
     write(std::span<const std::byte>(zeros, n));
     len -= n;
   }
+}
+
+void ByteSink::pwrite(uint64_t offset, std::span<const std::byte>) {
+  throw Error(ErrorKind::Unsupported, name(), "this output is a stream: cannot go back to patch it", offset);
 }
 
 void ObservedSink::write(std::span<const std::byte> data) {

@@ -1,0 +1,74 @@
+#pragma once
+// The convert engine's target side. The pipeline (src/convert/pipeline.cpp)
+// walks the source's extents, reads data cluster by cluster, skips all-zero
+// clusters, has worker threads run prepare() (compression) and hands the
+// results to write_prepared() strictly in guest order, from one thread.
+// Writers emit their file through a ByteSink: forward-only where the format
+// allows it (raw, uncompressed qcow2 with a precomputed layout, vmdk
+// streamOptimized), patching a header via ByteSink::pwrite() only when they
+// must (and then only on seekable sinks).
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "imgtool/image.hpp"
+#include "imgtool/sink.hpp"
+
+namespace imgtool::convert {
+
+// -o key=value options as given (names as in qemu-img), plus -c.
+struct TargetOptions {
+  std::map<std::string, std::string> options;
+  bool compress = false;  // -c
+};
+
+// What the writer knows before the first byte: the virtual size and, for
+// writers that lay out metadata up front, the guest clusters that will carry
+// data (from Image::map() plus the zero scan), in increasing order.
+struct TargetPlan {
+  uint64_t virtual_size = 0;
+  // Sorted, non-overlapping guest ranges that will be written (cluster
+  // aligned to the writer's cluster_size(), last one may be cut at
+  // virtual_size). Empty ranges are never listed.
+  std::vector<std::pair<uint64_t, uint64_t>> data_ranges;  // (offset, length)
+  bool data_ranges_known = false;  // false: writer must not depend on them
+};
+
+class TargetWriter {
+ public:
+  virtual ~TargetWriter() = default;
+  // Granularity of data hand-over: the pipeline passes whole clusters (the
+  // last one may be short at the end of the disk).
+  virtual uint64_t cluster_size() const = 0;
+  // Whether the writer needs TargetPlan::data_ranges before begin().
+  virtual bool needs_plan() const { return false; }
+  // Whether prepare() does real work (compression) worth parallelizing.
+  virtual bool compresses() const { return false; }
+  virtual void begin(const TargetPlan& plan) = 0;
+  // Pure and thread-safe: turns one cluster of guest data into what
+  // write_prepared() takes (compressed bytes, marker framing...). Default: copy.
+  virtual std::vector<std::byte> prepare(uint64_t guest_offset, std::span<const std::byte> data) const {
+    (void)guest_offset;
+    return {data.begin(), data.end()};
+  }
+  // Called in strictly increasing guest_offset order, one thread. Clusters
+  // never passed read as zeros in the target.
+  virtual void write_prepared(uint64_t guest_offset, uint64_t guest_len, std::vector<std::byte> prepared) = 0;
+  // Writes the remaining metadata (tables, footer); then the pipeline calls
+  // sink.finish().
+  virtual void end() = 0;
+};
+
+// The valid -o keys for a target format (for "unknown option" messages).
+std::vector<std::string> valid_option_keys(const std::string& format);
+
+// Factories (one per target format file).
+std::unique_ptr<TargetWriter> make_raw_writer(ByteSink& sink, const TargetOptions& opts);
+std::unique_ptr<TargetWriter> make_qcow2_writer(ByteSink& sink, const TargetOptions& opts);
+std::unique_ptr<TargetWriter> make_vmdk_writer(ByteSink& sink, const TargetOptions& opts);
+
+}  // namespace imgtool::convert
