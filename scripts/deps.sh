@@ -6,13 +6,17 @@ set -euo pipefail
 what=${1:-all}
 
 build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4-openssl-dev
-  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev qemu-utils ca-certificates)
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev qemu-utils ca-certificates
+  libyaml-cpp-dev)
 # Tests: the real qemu-img/qemu-io (golden outputs), clang for the libFuzzer
 # harnesses, third-party readers as second opinions, and a real Keystone +
 # Glance (python libraries only, no service packages; see tests/glance/).
-test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils libqcow-utils curl
-  python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine)
-guestfs_pkgs=(libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap)
+test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils python3-libvmdk libqcow-utils curl
+  python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine
+  genisoimage fdisk gdisk)
+# Guest inspection (optional feature): libguestfs + a kernel for its
+# appliance, and what tests/images/make_guest.sh builds guests with.
+guestfs_pkgs=(libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap mtools dosfstools fdisk e2fsprogs)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;

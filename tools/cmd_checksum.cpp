@@ -1,18 +1,90 @@
-// PLACEHOLDER: the 'checksum' subcommand is being built.
+// `imgtool checksum [--os-hash-algo ALGO] [--output=human|json] [--verify IMAGE] FILE...`:
+// per file, the fields Glance shows after `openstack image create`
+// (checksum = md5, os_hash_algo, os_hash_value, size), computed in one pass.
+// A file that cannot be read gets one error line and no digests; the others
+// are still processed and the exit code is non-zero at the end.
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "imgtool/checksum.hpp"
+#include "imgtool/error.hpp"
 
 namespace imgtool::cli {
+namespace {
+
+struct Opts {
+  std::vector<std::string> files;
+  std::string algo = "sha512", output = "human", verify;
+};
+
+void print_human(const std::string& file, const GlanceDigests& d, bool first) {
+  if (!first) std::cout << '\n';
+  std::cout << "file: " << file << '\n'
+            << "checksum: " << d.checksum << '\n'
+            << "os_hash_algo: " << d.os_hash_algo << '\n'
+            << "os_hash_value: " << d.os_hash_value << '\n'
+            << "size: " << d.size << '\n';
+}
+
+int run(const Opts& o) {
+  auto algo = parse_hash_algo(o.algo);
+  if (!algo)
+    throw Error(ErrorKind::Usage, "",
+                "--os-hash-algo '" + o.algo + "' is not one of md5, sha1, sha256, sha384, sha512");
+  if (!o.verify.empty() && o.files.size() != 1)
+    throw Error(
+        ErrorKind::Usage, "",
+        "--verify compares one file with one Glance image; got " + std::to_string(o.files.size()) + " files");
+  auto json = nlohmann::ordered_json::array();
+  int rc = kOk;
+  bool first = true;
+  for (const auto& f : o.files) {
+    GlanceDigests d;
+    try {
+      d = o.verify.empty() ? glance_digests_of_file(f, *algo)
+                           : verify_against_glance(f, o.verify, default_glance_image_lookup());
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Interrupted) throw;
+      std::cout.flush();
+      std::cerr << "imgtool: " << e.with_path(f).what() << '\n';
+      if (rc == kOk) rc = exit_code_for(e.kind());
+      continue;
+    }
+    if (o.output == "json") {
+      json.push_back({{"file", f},
+                      {"checksum", d.checksum},
+                      {"os_hash_algo", d.os_hash_algo},
+                      {"os_hash_value", d.os_hash_value},
+                      {"size", d.size}});
+    } else {
+      print_human(f, d, first);
+      if (!o.verify.empty()) std::cout << "verified: matches Glance image " << o.verify << '\n';
+      std::cout.flush();
+    }
+    first = false;
+  }
+  if (o.output == "json") std::cout << json.dump(4) << '\n';
+  std::cout.flush();
+  return rc;
+}
+
+}  // namespace
 
 Subcommand setup_checksum(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("checksum", "(not available yet)");
-  sub->allow_extras();
-  return {sub, [] {
-            std::cerr << "imgtool: checksum: not available in this build yet\n";
-            return kError;
-          }};
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "checksum", "Print the checksum, os_hash_algo, os_hash_value and size Glance shows for each file");
+  sub->add_option(
+      "--os-hash-algo", o->algo,
+      "hashlib name of Glance's os_hash_algo: md5, sha1, sha256, sha384, sha512 (default sha512)");
+  sub->add_option("--output", o->output, "Output format: human (default) or json (an array)")
+      ->check(CLI::IsMember({"human", "json"}));
+  sub->add_option("--verify", o->verify,
+                  "Compare the file with the Glance image IMAGE_ID_OR_NAME (uses Glance's os_hash_algo)");
+  sub->add_option("file", o->files, "Files to hash; - reads standard input")->required();
+  return {sub, [o] { return run(*o); }};
 }
 
 }  // namespace imgtool::cli

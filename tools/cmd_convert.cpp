@@ -1,18 +1,115 @@
-// PLACEHOLDER: the 'convert' subcommand is being built.
+// `imgtool convert [-f FMT] -O raw|qcow2|vmdk [-o OPTIONS] [-c] [-p] [-S SIZE]
+// [-m THREADS] [--checksum] [--allow-backing] SRC DST` — options as in
+// qemu-img convert; one call to imgtool::convert_file.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
 #include <iostream>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "imgtool/convert.hpp"
+#include "imgtool/error.hpp"
 
 namespace imgtool::cli {
+namespace {
+
+struct Opts {
+  std::string src, dst, format, out_format, sparse = "4k";
+  std::vector<std::string> options;
+  bool compress = false, progress = false, quiet = false, checksum = false, allow_backing = false;
+  unsigned threads = 0;
+};
+
+// qemu size syntax: digits with an optional b/k/M/G suffix.
+uint64_t parse_size(const std::string& v, const char* what) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < v.size() && v[i] >= '0' && v[i] <= '9' && n < (uint64_t{1} << 40)) n = n * 10 + uint64_t(v[i++] - '0');
+  unsigned shift = 0;
+  if (i < v.size() && i + 1 == v.size()) {
+    switch (v[i]) {
+      case 'b': case 'B': shift = 0; break;
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      default: i = 0;
+    }
+    if (i != 0) ++i;
+  }
+  if (i == 0 || i != v.size() || n >= (uint64_t{1} << 40))
+    throw Error(ErrorKind::Usage, "", std::string(what) + " '" + v + "': expected a size such as 4096 or 4k");
+  return n << shift;
+}
+
+// "-o a=b,c=d" (repeatable), as qemu-img.
+void parse_options(const std::vector<std::string>& args, std::map<std::string, std::string>& out) {
+  for (const auto& arg : args) {
+    size_t start = 0;
+    while (start <= arg.size()) {
+      size_t comma = arg.find(',', start);
+      std::string kv = arg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma == std::string::npos ? arg.size() + 1 : comma + 1;
+      if (kv.empty()) continue;
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error(ErrorKind::Usage, "", "-o '" + kv + "': expected key=value");
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+}
+
+int run(const Opts& o) {
+  // A file size limit (ulimit -f) must surface as a write error (EFBIG)
+  // naming the target, not kill us with SIGXFSZ and leave the temporary file.
+  std::signal(SIGXFSZ, SIG_IGN);
+  ConvertOptions c;
+  c.target_format = o.out_format;
+  parse_options(o.options, c.options);
+  c.compress = o.compress;
+  c.zero_granularity = parse_size(o.sparse, "-S");
+  c.threads = o.threads;
+  c.allow_backing = o.allow_backing;
+  c.checksum = o.checksum;
+  if (o.progress && !o.quiet) {
+    auto last = std::make_shared<int>(-1);
+    c.progress = [last](uint64_t done, uint64_t total) {
+      const double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+      if (static_cast<int>(pct) == *last && done != total) return;
+      *last = static_cast<int>(pct);
+      std::printf("    (%3.2f/100%%)\r", pct);  // qemu-img -p (util/qemu-progress.c)
+      std::fflush(stdout);
+    };
+  }
+  OpenOptions open;
+  open.format = o.format;
+  ConvertStats st = convert_file(o.src, o.dst, c, open);
+  if (o.progress && !o.quiet) std::printf("\n");
+  if (st.md5 && st.sha512)
+    std::cout << "checksum: " << *st.md5 << "\nos_hash_algo: sha512\nos_hash_value: " << *st.sha512 << "\n";
+  return kOk;
+}
+
+}  // namespace
 
 Subcommand setup_convert(CLI::App& app) {
-  CLI::App* sub = app.add_subcommand("convert", "(not available yet)");
-  sub->allow_extras();
-  return {sub, [] {
-            std::cerr << "imgtool: convert: not available in this build yet\n";
-            return kError;
-          }};
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("convert", "Convert an image to raw, qcow2 or vmdk (like qemu-img convert)");
+  sub->add_option("-f,--format", o->format, "Source format (default: detect from the bytes)");
+  sub->add_option("-O,--output-format", o->out_format, "Target format: raw, qcow2 or vmdk")->required();
+  sub->add_option("-o,--options", o->options, "Target options key=value[,key=value...] (qemu-img names)");
+  sub->add_flag("-c,--compress", o->compress, "Compress the target (qcow2; vmdk streamOptimized compresses anyway)");
+  sub->add_flag("-p,--progress", o->progress, "Show progress like qemu-img -p");
+  sub->add_flag("-q,--quiet", o->quiet, "No progress output");
+  sub->add_option("-S,--sparse-size", o->sparse, "Zero runs this long are not written (default 4k; 0 = fully allocate)");
+  sub->add_option("-m,--threads", o->threads, "Worker threads (default: number of cores)")
+      ->check(CLI::Range(1u, 64u));
+  sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
+  sub->add_flag("--allow-backing", o->allow_backing, "Flatten a backing chain instead of refusing the source");
+  sub->add_option("src", o->src, "Source image")->required();
+  sub->add_option("dst", o->dst, "Target file (written atomically)")->required();
+  return {sub, [o] { return run(*o); }};
 }
 
 }  // namespace imgtool::cli

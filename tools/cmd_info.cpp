@@ -1,26 +1,45 @@
-// PLACEHOLDER (minimal): `imgtool info FILE` — replaced by the qemu-img-identical renderer.
+// `imgtool info [-f FMT] [--output=human|json] [--imgtool] FILE`: the image's
+// metadata exactly as qemu-img 7.2 `info` prints it (byte for byte, human and
+// JSON), optionally followed by imgtool-only facts. Never opens a file the
+// image names (backing file, data file, extents): drivers only report them.
 #include <iostream>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/image.hpp"
+#include "imgtool/info.hpp"
 
 namespace imgtool::cli {
 
 Subcommand setup_info(CLI::App& app) {
   struct Opts {
-    std::string file, format;
+    std::string file, format, output = "human";
+    bool extra = false, force_share = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("info", "Show image format, sizes and format-specific details");
+  CLI::App* sub =
+      app.add_subcommand("info", "Show image format, sizes and format-specific details (as qemu-img info)");
   sub->add_option("-f,--format", o->format, "Format (default: detect from the bytes)");
+  sub->add_option("--output", o->output, "Output format: human (default) or json")
+      ->check(CLI::IsMember({"human", "json"}));
+  sub->add_flag("--imgtool,--extra", o->extra,
+                "Append imgtool-only facts (Glance disk_format, partition table, referenced files) after the "
+                "qemu-img identical output");
+  sub->add_flag("-U,--force-share", o->force_share,
+                "Accepted for qemu-img compatibility (imgtool never locks)");
   sub->add_option("file", o->file, "Image file")->required();
   return {sub, [o] {
             OpenOptions opts;
             opts.format = o->format;
             auto img = open_image(o->file, opts);
-            std::cout << "image: " << img->info().filename << "\nfile format: " << img->info().format
-                      << "\nvirtual size: " << img->info().virtual_size << "\n";
+            const ImageInfo& info = img->info();
+            if (o->output == "json") {
+              std::cout << (o->extra ? render_info_json_with_extra(info) : render_info_json(info));
+            } else {
+              std::cout << render_info_human(info);
+              if (o->extra) std::cout << render_info_extra_human(info);
+            }
+            std::cout.flush();
             return kOk;
           }};
 }

@@ -7,6 +7,7 @@
 // allows it (raw, uncompressed qcow2 with a precomputed layout, vmdk
 // streamOptimized), patching a header via ByteSink::pwrite() only when they
 // must (and then only on seekable sinks).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -58,6 +59,19 @@ class TargetWriter {
   // Called in strictly increasing guest_offset order, one thread. Clusters
   // never passed read as zeros in the target.
   virtual void write_prepared(uint64_t guest_offset, uint64_t guest_len, std::vector<std::byte> prepared) = 0;
+  // Used instead of prepare()+write_prepared() when compresses() is false: a
+  // run of whole clusters (cluster aligned; only the last run of the disk may
+  // end short), in the same increasing order, without a copy. Default: one
+  // write_prepared(prepare()) per cluster, so writers need not override it.
+  virtual void write_data(uint64_t guest_offset, std::span<const std::byte> data) {
+    const uint64_t c = cluster_size();
+    for (uint64_t done = 0; done < data.size();) {
+      const uint64_t n = std::min<uint64_t>(c, data.size() - done);
+      auto piece = data.subspan(static_cast<size_t>(done), static_cast<size_t>(n));
+      write_prepared(guest_offset + done, n, prepare(guest_offset + done, piece));
+      done += n;
+    }
+  }
   // Writes the remaining metadata (tables, footer); then the pipeline calls
   // sink.finish().
   virtual void end() = 0;

@@ -1,10 +1,57 @@
-// PLACEHOLDER: replaced by the qed detector (work in progress).
+// qed: detection and metadata only. Layout: qemu docs/interop/qed_spec.txt and
+// block/qed.h (little-endian): 0 magic "QED\0", 4 cluster_size, 12 header_size
+// (clusters), 16 features (bit 0 backing file, bit 1 needs check, bit 2
+// backing format "raw, no probe"), 48 image_size, 56/60 backing filename
+// offset/size. Glance's QEDInspector always fails its safety check ("banned"),
+// so every qed image gets an Unsafe finding.
+#include <string>
+
+#include "formats/detect_util.hpp"
+#include "formats/detected_image.hpp"
 #include "formats/driver.hpp"
 #include "imgtool/error.hpp"
+#include "io/bytes.hpp"
 
 namespace imgtool::formats {
-int qed_probe(const ProbeInput&) noexcept { return 0; }
-std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
-  throw Error(ErrorKind::Unsupported, src->name(), "qed detector not built yet");
+namespace {
+
+constexpr size_t kHeaderSize = 64;
+constexpr size_t kFeatures = 16, kImageSize = 48, kBackingOffset = 56, kBackingSize = 60;
+constexpr uint64_t kFeatBacking = 1, kFeatNeedCheck = 2;
+constexpr uint32_t kMaxBackingName = 4096;  // qemu: sizeof(BlockDriverState.auto_backing_file)
+
+}  // namespace
+
+int qed_probe(const ProbeInput& in) noexcept {
+  return has_magic(in.head, 0, std::string_view("QED\0", 4)) ? 100 : 0;
 }
+
+std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+  std::vector<std::byte> h = src->read_vector(0, kHeaderSize);
+  if (!has_magic(h, 0, std::string_view("QED\0", 4)))
+    throw Error(ErrorKind::Format, src->name(), "not a QED image: expected 'QED\\0' at offset 0", 0);
+  ImageInfo info = detected_info(*src, "qed", "", io::load_le64(h, kImageSize));
+  const uint64_t features = io::load_le64(h, kFeatures);
+  info.dirty = (features & kFeatNeedCheck) != 0;
+  std::vector<Finding> findings;
+  findings.push_back({FindingKind::Unsafe, "qed images are refused by Glance (banned format)"});
+  if (features & kFeatBacking) {
+    const uint32_t off = io::load_le32(h, kBackingOffset), len = io::load_le32(h, kBackingSize);
+    if (len > kMaxBackingName)
+      throw Error(ErrorKind::Format, src->name(),
+                  "QED backing file name is " + std::to_string(len) + " bytes, limit " +
+                      std::to_string(kMaxBackingName),
+                  kBackingSize);
+    std::vector<std::byte> name = src->read_vector(off, len);  // refuses past EOF before allocating
+    std::string backing =
+        printable(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), kMaxBackingName);
+    info.backing_filename = backing;
+    info.referenced_files.push_back(backing);
+    findings.push_back({FindingKind::Unsafe, "QED image has a backing file '" + backing +
+                                                 "' (header offset " + io::hex(off) +
+                                                 "); imgtool never opens it"});
+  }
+  return std::make_unique<DetectedImage>(std::move(src), std::move(info), std::move(findings));
+}
+
 }  // namespace imgtool::formats

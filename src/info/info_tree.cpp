@@ -25,7 +25,9 @@ InfoNode InfoNode::list() {
   n.type_ = Type::List;
   return n;
 }
-InfoNode InfoNode::dict() { return InfoNode(); }
+InfoNode InfoNode::dict() {
+  return InfoNode();
+}
 
 InfoNode& InfoNode::set(std::string key, InfoNode value) {
   for (auto& [k, v] : entries_) {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `imgtool info` vs `qemu-img info` on a sparse 1 TiB qcow2 and a sparse 1 TiB
+# raw file, in the same hyperfine run, plus peak RSS (/usr/bin/time -f %M).
+# Usage: bench/info_bench.sh [IMGTOOL_BINARY]   (default: build/bin/imgtool)
+# Prints a Markdown section to paste into docs/performance.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+imgtool=${1:-$root/build/bin/imgtool}
+[ -x "$imgtool" ] || { echo "no imgtool binary at $imgtool (build first or pass its path)" >&2; exit 1; }
+for t in hyperfine qemu-img /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "missing $t (scripts/deps.sh test)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+qemu-img create -q -f qcow2 big.qcow2 1T
+truncate -s 1T big.raw
+
+echo "## info"
+echo
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Versions: $("$imgtool" --version), $(qemu-img --version | head -1), $(hyperfine --version)."
+echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Script: bench/info_bench.sh."
+echo
+for img in big.qcow2 big.raw; do
+  hyperfine -N --warmup 5 --runs 40 --export-markdown "$img.md" \
+    -n "imgtool info $img" "$imgtool info $img" \
+    -n "qemu-img info $img" "qemu-img info $img" >/dev/null
+  cat "$img.md"
+  # Ratio of the means (hyperfine's JSON would need jq; compute from a rerun).
+  echo
+  for tool in "$imgtool" qemu-img; do
+    rss=$(/usr/bin/time -f %M "$tool" info "$img" 2>&1 >/dev/null | tail -n 1)
+    echo "- peak RSS of \`$(basename "$tool") info $img\`: ${rss} KiB"
+  done
+  echo
+done

@@ -1,0 +1,151 @@
+#pragma once
+// Glance-identical checksums: several digests (md5, sha1, sha256, sha384,
+// sha512) over one stream in one pass, each digest on its own thread when the
+// data is large. Glance computes `checksum` (md5) and `os_hash_value`
+// (hashlib algorithm `os_hash_algo`, default sha512) over the bytes it
+// receives (glance/common/utils.py CooperativeReader + hashlib); so do we.
+// OpenSSL stays behind a pimpl: this header includes only std and imgtool/.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "imgtool/sink.hpp"
+#include "imgtool/source.hpp"
+
+namespace imgtool {
+
+enum class HashAlgo { md5, sha1, sha256, sha384, sha512 };
+
+// Accepts the hashlib names ("md5", "sha1", "sha256", "sha384", "sha512"),
+// case-insensitively; anything else (including "SHA-512") is nullopt.
+std::optional<HashAlgo> parse_hash_algo(std::string_view name);
+// The hashlib name: "md5", "sha1", "sha256", "sha384", "sha512".
+const char* to_string(HashAlgo a) noexcept;
+// Digest length in bytes (16, 20, 32, 48, 64).
+size_t digest_size(HashAlgo a) noexcept;
+
+// One pass, several digests. With threaded=true, input is gathered into
+// chunks (kChunkSize) that are shared (shared_ptr<const Chunk>) by one
+// std::jthread per digest through bounded queues, so memory stays at a few
+// chunks whatever the input size; inputs smaller than one chunk never start a
+// thread. update() may be called with spans of any size. Not thread-safe:
+// one producer.
+class MultiHasher {
+ public:
+  static constexpr size_t kChunkSize = size_t{4} << 20;  // 4 MiB
+
+  explicit MultiHasher(std::vector<HashAlgo> algos, bool threaded = true);
+  ~MultiHasher();
+  MultiHasher(const MultiHasher&) = delete;
+  MultiHasher& operator=(const MultiHasher&) = delete;
+
+  void update(std::span<const std::byte> data);
+  // Hashes `len` zero bytes without reading or copying them (holes,
+  // ByteSink::write_zeros): whole chunks share one static zero chunk.
+  void update_zeros(uint64_t len);
+
+  // Zero-copy feeding for readers: prepare() returns writable space (at most
+  // `max` bytes, never empty) inside the current chunk; fill some of it, then
+  // commit(n) hashes its first n bytes. The span is invalid after commit().
+  std::span<std::byte> prepare(size_t max);
+  void commit(size_t n);
+
+  // Lower-case hex digests, in the order of `algos`. Waits for the digest
+  // threads and rethrows their error. update()/prepare() are not allowed after.
+  std::vector<std::string> finish_hex();
+  uint64_t bytes() const noexcept;
+  const std::vector<HashAlgo>& algos() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// What Glance shows for an image after `openstack image create`.
+struct GlanceDigests {
+  std::string checksum;       // md5 hex
+  std::string os_hash_algo;   // e.g. "sha512"
+  std::string os_hash_value;  // hex
+  uint64_t size = 0;
+};
+
+// Hash a whole source the way Glance hashes an upload (md5 + os_hash_algo).
+// Reads in MultiHasher::kChunkSize blocks straight into the hasher's chunks;
+// holes (ByteSource::next_data/next_hole) are hashed as zeros without reading
+// them. A read error or a source that shrinks throws Error(Io) naming the
+// offset; nothing partial is returned.
+GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo = HashAlgo::sha512);
+// Same for a path; "-" reads standard input to EOF (pipes: no size known in
+// advance). A missing file, a directory or an unreadable file throws Error(Io).
+GlanceDigests glance_digests_of_file(const std::string& path, HashAlgo os_hash_algo = HashAlgo::sha512);
+// Same for an already open file descriptor read sequentially to EOF (not
+// closed). `name` is used in error messages.
+GlanceDigests glance_digests_of_fd(int fd, const std::string& name, HashAlgo os_hash_algo = HashAlgo::sha512);
+
+// The tee for `convert` (hash what is written) and `publish` (hash what is
+// uploaded): a ByteSink that hashes (md5 + os_hash_algo) every byte written
+// through it, in order — write_zeros() hashes zeros — then forwards to
+// `inner` (not owned; must outlive this sink). finish() finishes `inner`,
+// then the digests. It is not seekable: a pwrite() patch would make the
+// digests differ from the bytes, so writers that must patch a header cannot
+// be hashed this way (hash the finished file instead).
+class GlanceHashingSink final : public ByteSink {
+ public:
+  explicit GlanceHashingSink(ByteSink& inner, HashAlgo os_hash_algo = HashAlgo::sha512, bool threaded = true);
+  ~GlanceHashingSink() override;
+
+  const std::string& name() const override;
+  void write(std::span<const std::byte> data) override;
+  void write_zeros(uint64_t len) override;
+  uint64_t position() const override;
+  void finish() override;
+
+  // Valid after finish(); throws Error(Usage) before.
+  const GlanceDigests& digests() const;
+
+ private:
+  ByteSink& inner_;
+  HashAlgo algo_;
+  MultiHasher hasher_;
+  std::optional<GlanceDigests> digests_;
+};
+
+// ---- --verify seam (publish issue) -------------------------------------------
+// What Glance recorded for one image (GET /v2/images/{id}); fields Glance has
+// not set (image still queued) are nullopt.
+struct GlanceImageRecord {
+  std::string id;
+  std::string name;
+  std::string status;
+  std::optional<std::string> checksum;
+  std::optional<std::string> os_hash_algo;
+  std::optional<std::string> os_hash_value;
+  std::optional<uint64_t> size;
+};
+// Finds an image by id or (unique) name; throws Error(Auth/Http/...) itself.
+using GlanceImageLookup = std::function<GlanceImageRecord(const std::string& id_or_name)>;
+
+// The lookup `imgtool checksum --verify` uses. Until the Glance client is
+// built this throws Error(Unsupported, "not available: needs Glance support");
+// the publish work replaces only its body (src/hash/glance_lookup_seam.cpp).
+GlanceImageLookup default_glance_image_lookup();
+
+// Pure comparison of local digests with a record: one line per difference
+// ("checksum: local X, Glance Y"); empty means identical. A missing Glance
+// value is a difference. The os_hash compared is the record's algorithm, so
+// `local` must have been computed with it (see verify_against_glance).
+std::vector<std::string> compare_with_glance(const GlanceDigests& local, const GlanceImageRecord& remote);
+
+// Looks up `id_or_name`, hashes `path` with the algorithm Glance used
+// (default sha512 when Glance reports none) and throws Error(Mismatch)
+// listing the differences; returns the local digests when they match.
+GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
+                                    const GlanceImageLookup& lookup);
+
+}  // namespace imgtool

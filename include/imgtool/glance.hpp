@@ -1,0 +1,102 @@
+#pragma once
+// Publishing to OpenStack Glance (v2 images API) with Keystone v3 auth.
+//
+// publish() does, in one pass over the image and without a temporary file:
+//   open + detect (disk_format "auto") -> Image::check() (unsafe = refused,
+//   nothing sent) -> POST /v2/images -> PUT .../file streaming the bytes while
+//   hashing them (md5 + sha512) -> GET -> compare size, checksum, os_hash_value
+//   with what was sent. Any failure after the image record exists (HTTP error,
+//   cut connection, mismatch, SIGINT/SIGTERM) deletes the image unless
+//   keep_on_error: no orphans. Credentials come from clouds.yaml (cloud) or the
+//   OS_* environment, like openstackclient; secrets never appear in errors.
+//
+// Hash algorithm: Glance hashes with its [DEFAULT] hashing_algorithm (sha512
+// unless the operator changed it) and reports it as os_hash_algo. publish
+// computes md5 + sha512 during the upload. When the server reports another
+// algorithm, a plain file is hashed a second time with that algorithm; a
+// converted stream (convert_to) cannot be re-read, so it is then verified by
+// size and md5 only and the result says so (verified_hash_algo empty).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace imgtool {
+
+// How to reach the cloud. The secrets themselves are never options.
+struct GlanceConnection {
+  std::string cloud;   // clouds.yaml entry (--os-cloud); empty = OS_CLOUD or the OS_* variables
+  std::string cacert;  // PEM bundle (--os-cacert); overrides OS_CACERT / clouds.yaml cacert
+  bool insecure = false;  // --insecure: no TLS verification
+};
+
+struct PublishOptions {
+  std::string name;                      // empty = file name without directory and extension
+  std::string disk_format = "auto";      // auto = detected; explicit ones must match the bytes
+  std::string container_format = "bare";
+  std::string visibility;                // public|private|shared|community; empty = server default
+  std::vector<std::pair<std::string, std::string>> properties;  // extra image properties
+  std::vector<std::string> tags;
+  std::optional<uint64_t> min_disk;  // GiB
+  std::optional<uint64_t> min_ram;   // MiB
+  bool protected_image = false;
+  std::string convert_to;                      // raw|qcow2|vmdk: convert while uploading
+  std::map<std::string, std::string> convert_options;  // -o key=value for convert_to
+  bool use_import = false;     // stage + import (glance-direct) instead of PUT /file
+  std::vector<std::string> stores;  // --store for import
+  bool dry_run = false;        // hash and show what would be sent; send nothing
+  bool wait = false;           // with use_import: wait for "active"
+  bool keep_on_error = false;  // leave a failed image for inspection
+  bool reuse_existing = false; // an active image with the same size + os_hash_value is returned instead
+  GlanceConnection connection;
+  // Progress of the upload: bytes sent, total when known. Called often.
+  std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
+  // One-line notes for stderr (ignored variables, --insecure, fallbacks).
+  std::function<void(const std::string&)> notice;
+};
+
+struct PublishResult {
+  std::string id;
+  std::string name;
+  std::string status;
+  std::string disk_format;
+  std::string container_format;
+  std::string visibility;
+  std::optional<uint64_t> size;
+  std::optional<uint64_t> virtual_size;
+  std::string checksum;       // Glance's
+  std::string os_hash_algo;   // Glance's
+  std::string os_hash_value;  // Glance's
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> properties;  // extra (string) properties Glance reports
+  // What imgtool computed over the bytes it sent.
+  uint64_t sent_bytes = 0;
+  std::string local_md5;
+  std::string local_sha512;
+  std::string verified_hash_algo;  // the algorithm compared with os_hash_value; empty = not compared
+  bool dry_run = false;
+  bool reused = false;             // reuse_existing found this image; nothing uploaded
+  std::string endpoint;            // Glance base URL used
+  std::string request_json;        // the POST body (dry run)
+};
+
+// Publishes the image at `path`. Throws imgtool::Error: Usage (bad options,
+// missing credentials), Unsafe (backing/data file, external extents: never
+// uploaded), Mismatch (explicit disk_format contradicts the bytes, or Glance
+// stored something else), Auth (401), Http (other HTTP/transport errors),
+// Interrupted. Errors after the image was created name the image id and say
+// whether it was deleted.
+PublishResult publish(const std::string& path, const PublishOptions& opts);
+
+// Looks up one image by id (or unique name) for `checksum --verify`.
+struct GlanceImageInfo {
+  std::string id, name, status;
+  std::optional<std::string> checksum, os_hash_algo, os_hash_value;
+  std::optional<uint64_t> size;
+};
+GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
+
+}  // namespace imgtool

@@ -1,0 +1,40 @@
+#pragma once
+// Renderers for `imgtool info` and `imgtool check`. The default renderings are
+// byte-for-byte those of qemu-img 7.2 (`qemu-img info`, `qemu-img check`,
+// human and --output=json); imgtool-only facts are opt-in and always come
+// after the qemu-identical part.
+#include <cstdint>
+#include <string>
+
+#include "imgtool/image.hpp"
+
+namespace imgtool {
+
+// qemu util/cutils.c size_to_str: "39.2 MiB", "1e+03 KiB", "0 B".
+std::string size_to_str(uint64_t bytes);
+
+// `qemu-img info FILE` (block/qapi.c bdrv_image_info_dump), ending in '\n'.
+std::string render_info_human(const ImageInfo& info);
+// `qemu-img info --output=json FILE` (qobject_to_json_pretty + '\n').
+std::string render_info_json(const ImageInfo& info);
+
+// imgtool-only facts (Glance disk_format, partition table, referenced files,
+// detection-only note). Human: a block starting with "imgtool:" meant to be
+// appended after render_info_human(). JSON: the same facts as an InfoNode
+// dict, for callers that merge it into their own object.
+std::string render_info_extra_human(const ImageInfo& info);
+InfoNode info_extra_node(const ImageInfo& info);
+// render_info_json() with one more top-level key, "imgtool", holding
+// info_extra_node() (no longer byte-identical to qemu-img, by request).
+std::string render_info_json_with_extra(const ImageInfo& info);
+
+// check verdict, worst first: "unsafe" > "corrupt" > "leaks" > "clean".
+std::string check_verdict(const CheckReport& report);
+// The summary qemu-img check prints on stdout ("No errors were found on the
+// image." ...) followed by one "FILE: unsafe: MESSAGE" line per unsafe finding.
+std::string render_check_human(const CheckReport& report);
+// qemu-img check --output=json keys (present under qemu's rules) plus
+// "unsafe", "findings" and "verdict".
+std::string render_check_json(const CheckReport& report);
+
+}  // namespace imgtool

@@ -1,0 +1,58 @@
+#pragma once
+// Guest inspection: what OS is inside an image, and the Glance properties
+// Nova uses to schedule and configure it (os_type, os_distro, os_version,
+// architecture, hw_*). Built on libguestfs when the build has it
+// (IMGTOOL_WITH_GUESTFS); the rules that turn facts into properties are
+// plain code and always available.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace imgtool {
+
+// What libguestfs found inside the guest. Empty strings / nullopt mean
+// "not determined" — such facts never become properties.
+struct GuestFacts {
+  std::string type;             // linux, windows, freebsd...
+  std::string distro;           // debian, ubuntu, fedora, archlinux, windows...
+  std::string product_name;     // "Debian GNU/Linux 12 (bookworm)"
+  int major_version = 0;
+  int minor_version = 0;
+  std::string arch;             // x86_64, i386, aarch64...
+  std::string hostname;
+  std::string package_format;   // deb, rpm...
+  std::string osinfo;           // osinfo short id: debian12, ubuntu22.04...
+  std::optional<bool> qemu_guest_agent;  // package qemu-guest-agent installed
+  bool virtio_blk = false;      // module present (.ko or modules.builtin) under /lib/modules/*
+  bool virtio_scsi = false;
+  bool virtio_net = false;
+  std::string partition_table;  // gpt, msdos, "" (bare filesystem)
+  std::string firmware;         // "uefi" when a GPT ESP holds /EFI, "bios" when an MBR disk has no ESP, else ""
+  // How the inspection ran.
+  std::string backend;          // libguestfs backend actually used, e.g. "direct" or "direct (force_tcg)"
+  double seconds = 0;           // wall time of the inspection
+};
+
+// The Glance image properties these facts map to (imgtool's rules, see
+// docs/inspect.md). Nothing is ever set to "unknown": undetermined facts are
+// left out.
+std::map<std::string, std::string> glance_properties(const GuestFacts& facts);
+
+struct InspectOptions {
+  std::chrono::seconds timeout{300};  // deadline for the whole inspection (child killed after it)
+  std::string format;                 // explicit format; empty = imgtool's detection
+};
+
+// True when this build has libguestfs.
+bool guest_inspection_available() noexcept;
+
+// Detects the format with imgtool's own parser and runs its safety check
+// FIRST (an image naming other files is refused with Error(Unsafe) before
+// libguestfs sees it), then inspects read-only with the explicit format in a
+// child process with a deadline. Throws Error(Unsupported) when the build has
+// no libguestfs, Error(Interrupted) on SIGINT/SIGTERM (the child is killed and
+// reaped), Error(Io) on timeout or appliance failure.
+GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts = {});
+
+}  // namespace imgtool

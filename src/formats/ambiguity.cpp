@@ -1,0 +1,36 @@
+#include "formats/ambiguity.hpp"
+
+#include <string>
+
+#include "formats/driver.hpp"
+#include "formats/partition_table.hpp"
+
+namespace imgtool::formats {
+
+std::vector<Finding> ambiguity_findings(const ByteSource& src) {
+  std::vector<std::string> claims;  // "qcow2 (100)", best first
+  std::vector<std::string> glance_names;
+  const std::vector<ProbeResult> results = probe_all(src);
+  for (const ProbeResult& r : results) {
+    if (r.format == "raw") continue;
+    claims.push_back(r.format + " (score " + std::to_string(r.score) + ")");
+    glance_names.push_back(r.glance_disk_format.empty() ? r.format : r.glance_disk_format);
+  }
+  // Glance's gpt inspector looks only at sector 0 (our probe window covers it).
+  ProbeWindow w = read_probe_window(src);
+  if (!claims.empty() && glance_gpt_match(w.head)) {
+    claims.push_back("gpt (MBR signature at 510)");
+    glance_names.push_back("gpt");
+  }
+  if (claims.size() < 2) return {};
+  // Glance location.py: formats exactly {iso, gpt} is a hybrid ISO, accepted as iso.
+  if (glance_names.size() == 2 && glance_names[0] == "iso" && glance_names[1] == "gpt") return {};
+
+  std::string list;
+  for (const auto& c : claims) list += (list.empty() ? "" : ", ") + c;
+  return {{FindingKind::Unsafe, "multiple formats claim these bytes: " + list + "; imgtool uses '" +
+                                    results.front().format +
+                                    "', Glance refuses the upload (\"Multiple formats detected\")"}};
+}
+
+}  // namespace imgtool::formats

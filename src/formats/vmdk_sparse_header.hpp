@@ -1,0 +1,101 @@
+#pragma once
+// VMDK hosted sparse extent ("KDMV", VMDK4) on-disk structures: the 512-byte
+// header, stream markers and the stream-optimized footer. Little-endian,
+// packed (open-vmdk vmdk/vmware_vmdk.h SparseExtentHeader; qemu block/vmdk.c
+// VMDK4Header). Parsed field by field with io::load_le*; never cast.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "imgtool/source.hpp"
+#include "io/bytes.hpp"
+
+namespace imgtool::vmdk {
+
+inline constexpr uint64_t kSector = 512;
+inline constexpr uint64_t kGdAtEnd = ~uint64_t{0};  // gdOffset: "read the footer"
+inline constexpr uint32_t kFlagNlDetect = 1u << 0;
+inline constexpr uint32_t kFlagRgd = 1u << 1;        // redundant grain directory present
+inline constexpr uint32_t kFlagZeroGrain = 1u << 2;  // GTE == 1 means "zeroed grain"
+inline constexpr uint32_t kFlagCompressed = 1u << 16;
+inline constexpr uint32_t kFlagMarkers = 1u << 17;
+inline constexpr uint16_t kCompressDeflate = 1;
+inline constexpr uint32_t kGteZeroed = 1;
+// Caps (STYLE.md §2): qemu refuses more than 512 GTEs per GT ("L2 table size
+// too big"); grains are a power of two up to 1 MiB (VMware and qemu write 64 KiB;
+// open-vmdk accepts at most 128 sectors); qemu caps the L1 (GD) at 32 Mi entries.
+inline constexpr uint32_t kMaxGtesPerGt = 512;
+inline constexpr uint64_t kMaxGrainSectors = 2048;
+inline constexpr uint64_t kMaxGdEntries = uint64_t{32} << 20;
+// qemu vmdk_read_desc: "avoid unbounded allocation".
+inline constexpr uint64_t kMaxDescriptorBytes = (uint64_t{1} << 20) - 1;
+// qemu reads CID/parentCID/parentFileNameHint from DESC_SIZE bytes at 0x200.
+inline constexpr uint64_t kQemuDescOffset = 0x200;
+inline constexpr uint64_t kQemuDescBytes = 20 * kSector;
+
+enum MarkerType : uint32_t { kMarkerEos = 0, kMarkerGt = 1, kMarkerGd = 2, kMarkerFooter = 3 };
+
+bool is_kdmv_magic(io::Bytes b) noexcept;  // "KDMV" at 0
+bool is_cowd_magic(io::Bytes b) noexcept;  // "COWD" at 0 (VMDK3 / vmfsSparse)
+
+struct SparseHeader {
+  uint32_t magic = 0;  // le32 at 0 ("KDMV" when valid)
+  uint32_t version = 0;
+  uint32_t flags = 0;
+  uint64_t capacity = 0;     // sectors
+  uint64_t grain_size = 0;   // sectors
+  uint64_t desc_offset = 0;  // sectors
+  uint64_t desc_size = 0;    // sectors
+  uint32_t num_gtes_per_gt = 0;
+  uint64_t rgd_offset = 0;  // sectors
+  uint64_t gd_offset = 0;   // sectors, or kGdAtEnd
+  uint64_t overhead = 0;    // sectors (qemu: grain_offset)
+  uint8_t unclean_shutdown = 0;
+  uint16_t compress_algorithm = 0;
+
+  bool compressed() const { return compress_algorithm == kCompressDeflate; }
+  bool has_markers() const { return (flags & kFlagMarkers) != 0; }
+  bool has_zero_grain() const { return (flags & kFlagZeroGrain) != 0; }
+};
+
+// Parses the 512-byte header at the start of `sector` (throws Format when short).
+SparseHeader parse_sparse_header(io::Bytes sector);
+
+// A special stream marker: {u64 val, u32 size (0), u32 type, pad to 512}.
+struct Marker {
+  uint64_t val = 0;
+  uint32_t size = 0;
+  uint32_t type = 0;
+  bool pad_zero = false;  // the remaining 496 bytes are zero
+};
+Marker parse_marker(io::Bytes sector);
+
+// The stream-optimized footer: the last 1536 bytes are footer marker, a header
+// copy (with the real gdOffset) and the end-of-stream marker.
+struct Footer {
+  uint64_t offset = 0;  // file offset of the footer marker
+  Marker footer_marker;
+  SparseHeader header;
+  Marker eos;
+};
+// Reads and sanity-checks the footer as qemu's vmdk_open_vmdk4 does (magic,
+// marker types/sizes); throws Format "invalid footer ..." naming what differs.
+Footer read_footer(const ByteSource& src);
+
+// Geometry derived from a header after validation.
+struct SparseGeometry {
+  uint64_t capacity_bytes = 0;
+  uint64_t grain_bytes = 0;
+  uint64_t gt_entries = 0;   // numGTEsPerGT
+  uint64_t gt_bytes = 0;     // gt_entries * 4
+  uint64_t gt_coverage = 0;  // guest bytes one GT maps
+  uint64_t gd_entries = 0;
+  uint64_t gd_offset_bytes = 0;
+  uint64_t rgd_offset_bytes = 0;  // 0 = none
+};
+
+// Checks every field qemu and imgtool's caps care about against `file_size`
+// and returns the geometry; throws Format/Unsupported with value and limit.
+SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size);
+
+}  // namespace imgtool::vmdk

@@ -1,0 +1,200 @@
+// libcurl behind HttpClient: one easy handle per client (connections are
+// re-used between Keystone/Glance calls), RAII for every curl object.
+#include "glance/http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <exception>
+#include <mutex>
+
+#include "imgtool/cancel.hpp"
+#include "imgtool/error.hpp"
+
+namespace imgtool::glance {
+namespace {
+
+struct CurlFree {
+  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlFree>;
+struct SlistFree {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+using CurlSlist = std::unique_ptr<curl_slist, SlistFree>;
+
+// Error bodies are small; an image list can be long but not this long.
+constexpr size_t kMaxResponseBody = size_t{32} << 20;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Transfer {
+  const HttpRequest* req = nullptr;
+  HttpResponse* resp = nullptr;
+  std::exception_ptr reader_error;
+  bool body_too_long = false;
+  bool cancelled = false;
+};
+
+size_t on_body(char* ptr, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  size_t len = size * n;
+  if (t->resp->body.size() + len > kMaxResponseBody) {
+    t->body_too_long = true;
+    return 0;  // aborts with CURLE_WRITE_ERROR
+  }
+  t->resp->body.append(ptr, len);
+  return len;
+}
+
+size_t on_header(char* ptr, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  size_t len = size * n;
+  std::string line(ptr, len);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->resp->headers.clear();  // a new response (after 100 Continue or a redirect)
+    return len;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string::npos) return len;
+  std::string name = line.substr(0, colon);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string value = line.substr(colon + 1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.pop_back();
+  size_t start = value.find_first_not_of(' ');
+  t->resp->headers[name] = start == std::string::npos ? "" : value.substr(start);
+  return len;
+}
+
+size_t on_read(char* buf, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  try {
+    return t->req->reader(std::span<std::byte>(reinterpret_cast<std::byte*>(buf), size * n));
+  } catch (...) {
+    t->reader_error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(ud);
+  if (t->req->cancellable && interrupted()) {
+    t->cancelled = true;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string HttpResponse::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpClient::Impl {
+  CurlEasy easy;
+};
+
+HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), impl_(std::make_unique<Impl>()) {
+  global_init();
+  impl_->easy.reset(curl_easy_init());
+  if (!impl_->easy) throw Error(ErrorKind::Io, "", "libcurl: curl_easy_init failed");
+}
+
+HttpClient::~HttpClient() = default;
+
+HttpResponse HttpClient::send(const HttpRequest& req) {
+  CURL* c = impl_->easy.get();
+  curl_easy_reset(c);
+  HttpResponse resp;
+  Transfer t;
+  t.req = &req;
+  t.resp = &resp;
+
+  CurlSlist headers;
+  for (const auto& h : req.headers) {
+    curl_slist* l = curl_slist_append(headers.get(), h.c_str());
+    if (l == nullptr) throw Error(ErrorKind::Io, req.url, "libcurl: out of memory");
+    headers.release();
+    headers.reset(l);
+  }
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled server: give up when less than 1 B/s flows for 5 minutes.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
+  if (req.timeout_seconds > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "imgtool");
+  if (!tls_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
+  if (tls_.insecure) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+
+  if (req.reader) {
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);  // PUT
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    if (req.body_size) curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(*req.body_size));
+    if (req.method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  } else if (req.method == "GET") {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else {
+    if (req.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    if (req.method != "DELETE" || !req.body.empty()) {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
+  }
+
+  CURLcode rc = curl_easy_perform(c);
+  if (t.reader_error) std::rethrow_exception(t.reader_error);
+  if (t.cancelled) throw_if_interrupted();
+  if (rc != CURLE_OK) {
+    if (t.body_too_long)
+      throw Error(ErrorKind::Http, "",
+                  req.method + " " + req.url + ": response body larger than " +
+                      std::to_string(kMaxResponseBody) + " bytes");
+    throw Error(ErrorKind::Http, "",
+                req.method + " " + req.url + ": " + curl_easy_strerror(rc) +
+                    (rc == CURLE_COULDNT_CONNECT ? " (is the service running at that address?)" : ""));
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  return resp;
+}
+
+std::string url_escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace imgtool::glance

@@ -1,0 +1,71 @@
+#pragma once
+// A small synchronous HTTP client over libcurl for Keystone and Glance.
+// libcurl stays in http.cpp (pimpl): nothing here includes curl.
+// TLS is verified by default; `cacert` adds a PEM bundle, `insecure` turns
+// verification off (the caller prints the warning).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace imgtool::glance {
+
+struct TlsOptions {
+  std::string cacert;  // PEM bundle (OS_CACERT / --os-cacert); empty = system store
+  bool insecure = false;
+};
+
+// Pulls the request body: fills `out` and returns the count; 0 = end of body.
+// May throw (the exception is rethrown from HttpClient::send()).
+using BodyReader = std::function<size_t(std::span<std::byte> out)>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // used when `reader` is empty
+  BodyReader reader;                 // streamed body (PUT of image data)
+  std::optional<uint64_t> body_size; // Content-Length of a streamed body; none = chunked
+  // Abort when imgtool::interrupted() (SIGINT/SIGTERM). Off for the cleanup
+  // DELETE that must still run after a signal.
+  bool cancellable = true;
+  long timeout_seconds = 0;  // whole request; 0 = none (uploads can be long)
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(TlsOptions tls);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends one request and returns any HTTP answer (status checks are the
+  // caller's). Throws Error(Http) for transport failures (connection refused,
+  // TLS, reset mid-upload: the message names the URL and curl's reason),
+  // Error(Interrupted) on a signal, or the body reader's own exception.
+  HttpResponse send(const HttpRequest& req);
+
+  const TlsOptions& tls() const { return tls_; }
+
+ private:
+  struct Impl;
+  TlsOptions tls_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-encodes one query value / path segment (RFC 3986 unreserved kept).
+std::string url_escape(const std::string& s);
+
+}  // namespace imgtool::glance

@@ -1,0 +1,50 @@
+#pragma once
+// Glance v2 images API (api-ref image/v2): create, upload (PUT /file),
+// stage + import (glance-direct), show, list with filters, delete. Every
+// non-2xx answer becomes one Error line (errors.hpp).
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glance/http.hpp"
+#include "glance/keystone.hpp"
+
+namespace imgtool::glance {
+
+class ImagesApi {
+ public:
+  explicit ImagesApi(Session& session) : session_(session) {}
+
+  // POST /v2/images -> the new image record (status "queued").
+  nlohmann::json create(const nlohmann::json& body);
+  // PUT /v2/images/{id}/file (or /stage when `stage`) with an octet-stream
+  // body pulled from `reader`; Content-Length when `size` is known, else
+  // chunked. Throws on transport errors and non-204 answers.
+  void upload(const std::string& id, const BodyReader& reader, std::optional<uint64_t> size, bool stage = false);
+  // POST /v2/images/{id}/import {"method":{"name":"glance-direct"}} (+ stores).
+  void import_staged(const std::string& id, const std::vector<std::string>& stores);
+  // GET /v2/images/{id}.
+  nlohmann::json get(const std::string& id);
+  // DELETE /v2/images/{id}. Not interruptible (cleanup after a signal).
+  // Returns false when the image was already gone (404).
+  bool remove(const std::string& id);
+  // GET /v2/images?k=v... following "next" links (at most `max_pages`).
+  std::vector<nlohmann::json> list(const std::map<std::string, std::string>& filters, int max_pages = 50);
+  // Polls GET until status is one of `done` (returns the record), "killed"
+  // / "deleted" (throws Error(Http)), or `timeout` passes (throws).
+  nlohmann::json wait_for_status(const std::string& id, const std::vector<std::string>& done,
+                                 std::chrono::seconds timeout);
+
+  const std::string& base_url() { return session_.image_url(); }
+
+ private:
+  HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok);
+  std::vector<std::string> auth_headers();
+  Session& session_;
+};
+
+}  // namespace imgtool::glance

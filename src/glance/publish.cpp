@@ -1,0 +1,212 @@
+// imgtool::publish: safety and format checks first (nothing is sent for a
+// refused image), then create -> stream + hash -> verify, deleting the image
+// on any failure after it exists (no orphans).
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "glance/credentials.hpp"
+#include "glance/images_api.hpp"
+#include "glance/keystone.hpp"
+#include "glance/publish_checks.hpp"
+#include "glance/upload_body.hpp"
+#include "imgtool/cancel.hpp"
+#include "imgtool/checksum.hpp"
+#include "imgtool/error.hpp"
+#include "imgtool/glance.hpp"
+
+namespace imgtool {
+namespace {
+
+using nlohmann::json;
+
+void note(const PublishOptions& o, const std::string& s) {
+  if (o.notice) o.notice(s);
+}
+
+std::optional<uint64_t> opt_u64(const json& j, const char* k) {
+  if (j.contains(k) && j[k].is_number_unsigned()) return j[k].get<uint64_t>();
+  if (j.contains(k) && j[k].is_number_integer() && j[k].get<int64_t>() >= 0)
+    return static_cast<uint64_t>(j[k].get<int64_t>());
+  return std::nullopt;
+}
+
+std::string str(const json& j, const char* k) {
+  return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+}
+
+void fill_result(PublishResult& r, const json& im) {
+  r.id = str(im, "id");
+  r.name = str(im, "name");
+  r.status = str(im, "status");
+  r.disk_format = str(im, "disk_format");
+  r.container_format = str(im, "container_format");
+  r.visibility = str(im, "visibility");
+  r.size = opt_u64(im, "size");
+  r.virtual_size = opt_u64(im, "virtual_size");
+  r.checksum = str(im, "checksum");
+  r.os_hash_algo = str(im, "os_hash_algo");
+  r.os_hash_value = str(im, "os_hash_value");
+  r.tags.clear();
+  if (im.contains("tags") && im["tags"].is_array())
+    for (const auto& t : im["tags"])
+      if (t.is_string()) r.tags.push_back(t.get<std::string>());
+  static const char* kCore[] = {"id", "name", "status", "disk_format", "container_format", "visibility",
+                                "checksum", "os_hash_algo", "os_hash_value", "owner", "created_at",
+                                "updated_at", "self", "file", "schema", "direct_url", "stores"};
+  r.properties.clear();
+  for (const auto& [k, v] : im.items()) {
+    if (!v.is_string()) continue;
+    bool core = false;
+    for (const char* c : kCore) core = core || k == c;
+    if (!core) r.properties[k] = v.get<std::string>();
+  }
+}
+
+// Compares what Glance stored with what was sent; throws Error(Mismatch).
+void verify(PublishResult& r, const std::string& path, const std::shared_ptr<const ByteSource>& src,
+            bool converted, const PublishOptions& opts) {
+  std::vector<std::string> diffs;
+  if (r.status != "active") diffs.push_back("status: expected active, Glance " + r.status);
+  if (!r.size || *r.size != r.sent_bytes)
+    diffs.push_back("size: sent " + std::to_string(r.sent_bytes) + ", Glance " +
+                    (r.size ? std::to_string(*r.size) : std::string("none")));
+  if (r.checksum != r.local_md5)
+    diffs.push_back("checksum (md5): sent " + r.local_md5 + ", Glance " + (r.checksum.empty() ? "none" : r.checksum));
+  std::string algo = r.os_hash_algo.empty() ? "sha512" : r.os_hash_algo;
+  std::string local_hash;
+  if (algo == "sha512") {
+    local_hash = r.local_sha512;
+  } else if (!converted && parse_hash_algo(algo)) {
+    note(opts, "Glance hashes with " + algo + "; hashing " + path + " again with it to compare os_hash_value");
+    local_hash = glance_digests(*src, *parse_hash_algo(algo)).os_hash_value;
+  } else {
+    note(opts, "Glance reports os_hash_algo " + algo +
+                   ", which imgtool did not compute over the converted stream: verified by size and md5 only");
+  }
+  if (!local_hash.empty()) {
+    if (r.os_hash_value != local_hash)
+      diffs.push_back("os_hash_value (" + algo + "): sent " + local_hash + ", Glance " +
+                      (r.os_hash_value.empty() ? "none" : r.os_hash_value));
+    else
+      r.verified_hash_algo = algo;
+  }
+  if (!diffs.empty()) {
+    std::string msg = "Glance image " + r.id + " differs from what was sent: ";
+    for (size_t i = 0; i < diffs.size(); ++i) msg += (i ? "; " : "") + diffs[i];
+    throw Error(ErrorKind::Mismatch, path, msg);
+  }
+}
+
+}  // namespace
+
+PublishResult publish(const std::string& path, const PublishOptions& opts) {
+  glance::PreparedImage prep = glance::prepare_image(path, opts);
+  json body = glance::create_body(prep, opts);
+
+  PublishResult r;
+  r.request_json = body.dump();
+  r.name = prep.name;
+  r.disk_format = prep.disk_format;
+  r.container_format = opts.container_format;
+  r.visibility = opts.visibility;
+
+  const bool converted = !opts.convert_to.empty();
+  auto make_body = [&]() {
+    if (converted) {
+      ConvertOptions co;
+      co.target_format = opts.convert_to;
+      co.options = opts.convert_options;
+      return glance::converted_body(prep.image, co, opts.progress);
+    }
+    return glance::file_body(prep.source, opts.progress);
+  };
+
+  if (opts.dry_run) {
+    // Everything but the network: the bytes are produced and hashed.
+    auto b = make_body();
+    std::vector<std::byte> buf(size_t{1} << 20);
+    while (b->read(buf) > 0) {
+    }
+    auto d = b->finish();
+    r.dry_run = true;
+    r.sent_bytes = d.bytes;
+    r.local_md5 = d.md5;
+    r.local_sha512 = d.sha512;
+    r.status = "(dry run: nothing sent)";
+    r.size = d.bytes;
+    r.virtual_size = prep.virtual_size;
+    return r;
+  }
+
+  std::vector<std::string> notes;
+  glance::Credentials creds = glance::load_credentials(opts.connection.cloud, notes);
+  if (!opts.connection.cacert.empty()) creds.cacert = opts.connection.cacert;
+  if (opts.connection.insecure) creds.insecure = true;
+  if (creds.insecure) notes.push_back("TLS certificate verification is off (--insecure / OS_INSECURE)");
+  for (const auto& n : notes) note(opts, n);
+  glance::Session session(creds);
+  glance::ImagesApi api(session);
+  r.endpoint = api.base_url();
+
+  if (opts.reuse_existing) {
+    // One extra read of the source: the digests must be known before the
+    // upload to ask Glance for an image that already has them.
+    if (converted)
+      throw Error(ErrorKind::Usage, path, "--reuse-existing cannot be combined with --convert-to (hash unknown before the upload)");
+    GlanceDigests d = glance_digests(*prep.source, HashAlgo::sha512);
+    if (auto hit = glance::find_reusable(api, d, prep.disk_format)) {
+      fill_result(r, *hit);
+      r.reused = true;
+      r.sent_bytes = 0;
+      r.local_md5 = d.checksum;
+      r.local_sha512 = d.os_hash_value;
+      r.verified_hash_algo = "sha512";
+      return r;
+    }
+  }
+
+  throw_if_interrupted();
+  json created = api.create(body);
+  std::string id = str(created, "id");
+  if (id.empty()) throw Error(ErrorKind::Http, path, "Glance created an image but returned no id");
+  fill_result(r, created);
+
+  try {
+    auto b = make_body();
+    api.upload(
+        id, [&](std::span<std::byte> out) { return b->read(out); }, b->size(), opts.use_import);
+    auto d = b->finish();
+    r.sent_bytes = d.bytes;
+    r.local_md5 = d.md5;
+    r.local_sha512 = d.sha512;
+    if (opts.use_import) {
+      api.import_staged(id, opts.stores);
+      if (!opts.wait) {
+        fill_result(r, api.get(id));
+        note(opts, "image " + id + " is being imported (status " + r.status +
+                       "); not verified: use --wait to wait for active and compare the hashes");
+        return r;
+      }
+      fill_result(r, api.wait_for_status(id, {"active"}, std::chrono::seconds(3600)));
+    } else {
+      fill_result(r, api.get(id));
+    }
+    verify(r, path, prep.source, converted, opts);
+    return r;
+  } catch (const Error& e) {
+    std::string msg = e.message();
+    if (opts.keep_on_error) {
+      msg += "; image " + id + " kept (--keep-on-error)";
+    } else {
+      try {
+        bool existed = api.remove(id);
+        msg += existed ? "; image " + id + " deleted" : "; image " + id + " was already gone";
+      } catch (const Error& e2) {
+        msg += "; deleting image " + id + " failed too: " + e2.message();
+      }
+    }
+    throw Error(e.kind(), e.path().empty() ? path : e.path(), msg, e.offset());
+  }
+}
+
+}  // namespace imgtool

@@ -1,0 +1,150 @@
+#include "glance/publish_checks.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "imgtool/error.hpp"
+
+namespace imgtool::glance {
+namespace {
+
+using nlohmann::json;
+
+// Glance's default [image_format] disk_formats / container_formats.
+const char* const kDiskFormats[] = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"};
+const char* const kContainerFormats[] = {"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"};
+const char* const kVisibilities[] = {"public", "private", "shared", "community"};
+
+template <size_t N>
+bool one_of(const std::string& v, const char* const (&list)[N]) {
+  return std::any_of(std::begin(list), std::end(list), [&](const char* s) { return v == s; });
+}
+template <size_t N>
+std::string joined(const char* const (&list)[N]) {
+  std::string s;
+  for (const char* x : list) s += (s.empty() ? "" : ", ") + std::string(x);
+  return s;
+}
+
+void validate(const PublishOptions& o) {
+  if (o.disk_format != "auto" && !one_of(o.disk_format, kDiskFormats))
+    throw Error(ErrorKind::Usage, "", "--disk-format " + o.disk_format + " is not one of auto, " + joined(kDiskFormats));
+  if (!one_of(o.container_format, kContainerFormats))
+    throw Error(ErrorKind::Usage, "",
+                "--container-format " + o.container_format + " is not one of " + joined(kContainerFormats));
+  if (!o.visibility.empty() && !one_of(o.visibility, kVisibilities))
+    throw Error(ErrorKind::Usage, "", "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
+  if (!o.convert_to.empty() && o.convert_to != "raw" && o.convert_to != "qcow2" && o.convert_to != "vmdk")
+    throw Error(ErrorKind::Usage, "", "--convert-to " + o.convert_to + " is not one of raw, qcow2, vmdk");
+  if (o.convert_to.empty() && !o.convert_options.empty())
+    throw Error(ErrorKind::Usage, "", "-o needs --convert-to");
+  if (o.wait && !o.use_import) throw Error(ErrorKind::Usage, "", "--wait only applies to --import");
+  if (!o.stores.empty() && !o.use_import) throw Error(ErrorKind::Usage, "", "--store needs --import");
+  for (const auto& [k, v] : o.properties) {
+    (void)v;
+    if (k.empty()) throw Error(ErrorKind::Usage, "", "--property needs KEY=VALUE with a non-empty KEY");
+    if (k.rfind("os_glance", 0) == 0 || k == "checksum" || k == "os_hash_value" || k == "os_hash_algo" ||
+        k == "size" || k == "status" || k == "id" || k == "locations" || k == "location")
+      throw Error(ErrorKind::Usage, "", "--property " + k + " is reserved or read-only in Glance");
+  }
+}
+
+// Raw bytes may be declared as the raw-like Glance formats too.
+bool compatible(const std::string& detected, const std::string& declared) {
+  if (detected == declared) return true;
+  if (detected == "raw") return declared == "ami" || declared == "aki" || declared == "ari";
+  return false;
+}
+
+std::string default_name(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string stem = p.stem().string();
+  return stem.empty() ? p.filename().string() : stem;
+}
+
+}  // namespace
+
+PreparedImage prepare_image(const std::string& path, const PublishOptions& opts) {
+  validate(opts);
+  PreparedImage p;
+  p.source = open_file_source(path);
+  std::shared_ptr<const Image> img = open_image(p.source, OpenOptions{});
+  const ImageInfo& info = img->info();
+  p.detected_format = info.format;
+
+  // Safety: never upload something that names other files (Glance would
+  // accept it: glance-dev.md 6c; consumers like nova would then follow it).
+  if (!info.referenced_files.empty())
+    throw Error(ErrorKind::Unsafe, path,
+                "refers to " + info.referenced_files.front() +
+                    (info.referenced_files.size() > 1 ? " (and " + std::to_string(info.referenced_files.size() - 1) + " more)" : "") +
+                    "; not uploaded (flatten it first: imgtool convert)");
+  if (!info.detection_only) {
+    CheckReport rep = img->check();
+    for (const auto& f : rep.findings)
+      if (f.kind == FindingKind::Unsafe) throw Error(ErrorKind::Unsafe, path, f.message + "; not uploaded");
+    for (const auto& f : rep.findings)
+      if (f.kind == FindingKind::Corruption)
+        throw Error(ErrorKind::Format, path,
+                    "imgtool check found " + std::to_string(rep.count(FindingKind::Corruption)) +
+                        " corruption(s), first: " + f.message + "; not uploaded");
+  }
+  const std::string detected = info.glance_disk_format;
+  if (!opts.convert_to.empty()) {
+    if (!img->readable())
+      throw Error(ErrorKind::Unsupported, path, "cannot convert a " + info.format + " image (detection only)");
+    if (opts.disk_format != "auto" && opts.disk_format != opts.convert_to)
+      throw Error(ErrorKind::Usage, path,
+                  "--disk-format " + opts.disk_format + " contradicts --convert-to " + opts.convert_to);
+    p.disk_format = opts.convert_to;
+  } else {
+    if (detected.empty())
+      throw Error(ErrorKind::Unsupported, path,
+                  "the bytes are a " + info.format + " image, which Glance has no disk_format for");
+    if (opts.disk_format != "auto" && !compatible(detected, opts.disk_format))
+      throw Error(ErrorKind::Mismatch, path,
+                  "--disk-format " + opts.disk_format + " contradicts the bytes: they are a " + info.format +
+                      " image (disk_format " + detected + "); nothing was sent (use --disk-format " + detected +
+                      " or auto)");
+    p.disk_format = opts.disk_format == "auto" ? detected : opts.disk_format;
+    p.virtual_size = info.virtual_size;
+  }
+  p.name = opts.name.empty() ? default_name(path) : opts.name;
+  p.image = std::move(img);
+  return p;
+}
+
+nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts) {
+  json b{{"name", p.name}, {"disk_format", p.disk_format}, {"container_format", opts.container_format}};
+  if (!opts.visibility.empty()) b["visibility"] = opts.visibility;
+  if (opts.min_disk) b["min_disk"] = *opts.min_disk;
+  if (opts.min_ram) b["min_ram"] = *opts.min_ram;
+  if (opts.protected_image) b["protected"] = true;
+  if (!opts.tags.empty()) b["tags"] = opts.tags;
+  // Glance's schema: extra properties are strings. The SDK's
+  // owner_specified.openstack.* digests are not sent: in one pass they are
+  // known only after the upload (and Glance does not verify them anyway).
+  for (const auto& [k, v] : opts.properties) b[k] = v;
+  return b;
+}
+
+std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d, const std::string& disk_format) {
+  // Glance 25 filters on os_hash_value (and size_min/size_max, status); the
+  // result is checked again client-side so a server ignoring a filter is harmless.
+  auto list = api.list({{"os_hash_value", d.os_hash_value},
+                        {"status", "active"},
+                        {"size_min", std::to_string(d.size)},
+                        {"size_max", std::to_string(d.size)}});
+  for (const auto& im : list) {
+    if (!im.is_object()) continue;
+    if (im.value("status", "") != "active") continue;
+    if (im.value("os_hash_algo", "") != "sha512" || im.value("os_hash_value", "") != d.os_hash_value) continue;
+    if (im.value("checksum", "") != d.checksum) continue;
+    if (!im.contains("size") || !im["size"].is_number() || im["size"].get<uint64_t>() != d.size) continue;
+    if (im.value("disk_format", "") != disk_format) continue;
+    return im;
+  }
+  return std::nullopt;
+}
+
+}  // namespace imgtool::glance

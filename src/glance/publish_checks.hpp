@@ -1,0 +1,39 @@
+#pragma once
+// The local half of publish: open the image, refuse unsafe or contradicting
+// ones before anything is sent, build the POST body, find a reusable image.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "glance/images_api.hpp"
+#include "imgtool/checksum.hpp"
+#include "imgtool/glance.hpp"
+#include "imgtool/image.hpp"
+#include "imgtool/source.hpp"
+
+namespace imgtool::glance {
+
+struct PreparedImage {
+  std::shared_ptr<const ByteSource> source;
+  std::shared_ptr<const Image> image;
+  std::string name;
+  std::string detected_format;  // qemu name
+  std::string disk_format;      // what is sent to Glance
+  std::optional<uint64_t> virtual_size;
+};
+
+// Validates options; opens `path`; Image::check(): Unsafe findings or
+// referenced files -> Error(Unsafe), corruption -> Error(Format); explicit
+// disk_format contradicting the bytes -> Error(Mismatch) naming the detected one.
+PreparedImage prepare_image(const std::string& path, const PublishOptions& opts);
+
+// The POST /v2/images body (api-ref "Create image").
+nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
+
+// An active image with this size, os_hash_value (sha512), checksum and disk
+// format, if Glance has one the user can see.
+std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d, const std::string& disk_format);
+
+}  // namespace imgtool::glance

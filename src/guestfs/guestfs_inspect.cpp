@@ -1,0 +1,175 @@
+// The one file that uses libguestfs (built only with IMGTOOL_WITH_GUESTFS).
+// Runs inside the child process forked by src/inspect/inspect_runner.cpp.
+#include <guestfs.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imgtool/error.hpp"
+#include "inspect/guest_child.hpp"
+
+namespace imgtool::inspect {
+namespace {
+
+struct GuestfsClose {
+  void operator()(guestfs_h* g) const noexcept { guestfs_close(g); }
+};
+using Guestfs = std::unique_ptr<guestfs_h, GuestfsClose>;
+
+// libguestfs returns malloc'ed strings and NULL-terminated string lists.
+std::string take(char* s) {
+  if (s == nullptr) return "";
+  std::string r(s);
+  std::free(s);
+  return r;
+}
+std::vector<std::string> take_list(char** l) {
+  std::vector<std::string> v;
+  if (l == nullptr) return v;
+  for (char** p = l; *p != nullptr; ++p) {
+    v.emplace_back(*p);
+    std::free(*p);
+  }
+  std::free(l);
+  return v;
+}
+
+[[noreturn]] void fail(guestfs_h* g, const std::string& what) {
+  const char* e = guestfs_last_error(g);
+  throw Error(ErrorKind::Io, "", what + ": " + (e ? e : "unknown libguestfs error"));
+}
+
+constexpr const char* kEspGuid = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+
+Guestfs launch(const std::string& path, const std::string& format, bool force_tcg, std::string* backend) {
+  Guestfs g(guestfs_create());
+  if (!g) throw Error(ErrorKind::Io, "", "cannot create libguestfs handle");
+  guestfs_set_identifier(g.get(), "imgtool");
+  if (force_tcg) {
+    // Keep what the user set in LIBGUESTFS_BACKEND_SETTINGS and add force_tcg.
+    std::vector<std::string> settings = take_list(guestfs_get_backend_settings(g.get()));
+    settings.push_back("force_tcg");
+    std::vector<char*> argv;
+    for (auto& s : settings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    guestfs_set_backend_settings(g.get(), argv.data());
+  }
+  if (guestfs_add_drive_opts(g.get(), path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, format.c_str(),
+                             GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) == -1)
+    fail(g.get(), "cannot add the image to libguestfs");
+  if (guestfs_launch(g.get()) == -1) fail(g.get(), "libguestfs appliance failed to start");
+  *backend = take(guestfs_get_backend(g.get())) + (force_tcg ? " (force_tcg)" : "");
+  return g;
+}
+
+bool user_forced_tcg() {
+  const char* s = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
+  return s != nullptr && std::strstr(s, "force_tcg") != nullptr;
+}
+
+// hw_firmware_type: a GPT ESP partition that holds /EFI means UEFI boot.
+void detect_firmware(guestfs_h* g, GuestFacts* f) {
+  std::vector<std::string> devices = take_list(guestfs_list_devices(g));
+  if (devices.empty()) return;
+  guestfs_push_error_handler(g, nullptr, nullptr);  // a bare filesystem has no partition table
+  f->partition_table = take(guestfs_part_get_parttype(g, devices[0].c_str()));
+  bool esp_with_efi = false;
+  if (f->partition_table == "gpt") {
+    for (const std::string& part : take_list(guestfs_list_partitions(g))) {
+      int n = guestfs_part_to_partnum(g, part.c_str());
+      std::string dev = take(guestfs_part_to_dev(g, part.c_str()));
+      if (n < 0 || dev.empty()) continue;
+      if (take(guestfs_part_get_gpt_type(g, dev.c_str(), n)) != kEspGuid) continue;
+      if (guestfs_mount_ro(g, part.c_str(), "/") == 0) {
+        esp_with_efi = guestfs_is_dir(g, "/EFI") == 1 || guestfs_is_dir(g, "/efi") == 1;
+        guestfs_umount_all(g);
+      }
+      if (esp_with_efi) break;
+    }
+  }
+  guestfs_pop_error_handler(g);
+  if (esp_with_efi)
+    f->firmware = "uefi";
+  else if (f->partition_table == "msdos")
+    f->firmware = "bios";
+}
+
+bool module_present(guestfs_h* g, const char* name) {
+  // As a loadable module ...
+  std::string pattern = std::string("/lib/modules/*/kernel/drivers/*/") + name + ".ko*";
+  std::string pattern2 = std::string("/lib/modules/*/kernel/drivers/*/*/") + name + ".ko*";
+  if (!take_list(guestfs_glob_expand(g, pattern.c_str())).empty()) return true;
+  if (!take_list(guestfs_glob_expand(g, pattern2.c_str())).empty()) return true;
+  // ... or built into the kernel.
+  for (const std::string& f : take_list(guestfs_glob_expand(g, "/lib/modules/*/modules.builtin"))) {
+    size_t size = 0;
+    char* data = guestfs_read_file(g, f.c_str(), &size);
+    if (data == nullptr) continue;
+    std::string text(data, size);
+    std::free(data);
+    if (text.find(std::string("/") + name + ".ko") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+GuestFacts guestfs_inspect(const std::string& path, const std::string& format) {
+  GuestFacts f;
+  Guestfs g;
+  try {
+    g = launch(path, format, user_forced_tcg(), &f.backend);
+  } catch (const Error&) {
+    // /dev/kvm can open and yet qemu aborts under it; libguestfs does not
+    // fall back by itself. Retry once with TCG.
+    if (user_forced_tcg()) throw;
+    g = launch(path, format, true, &f.backend);
+  }
+  guestfs_h* h = g.get();
+  detect_firmware(h, &f);
+
+  std::vector<std::string> roots = take_list(guestfs_inspect_os(h));
+  if (roots.empty()) throw Error(ErrorKind::Format, "", "no operating system found in the image");
+  const char* root = roots[0].c_str();
+  f.type = take(guestfs_inspect_get_type(h, root));
+  f.distro = take(guestfs_inspect_get_distro(h, root));
+  f.product_name = take(guestfs_inspect_get_product_name(h, root));
+  f.major_version = guestfs_inspect_get_major_version(h, root);
+  f.minor_version = guestfs_inspect_get_minor_version(h, root);
+  f.arch = take(guestfs_inspect_get_arch(h, root));
+  f.hostname = take(guestfs_inspect_get_hostname(h, root));
+  f.package_format = take(guestfs_inspect_get_package_format(h, root));
+  f.osinfo = take(guestfs_inspect_get_osinfo(h, root));
+
+  // Mount read-only, shortest mount point first, to look at packages and modules.
+  std::vector<std::string> mps = take_list(guestfs_inspect_get_mountpoints(h, root));
+  std::vector<std::pair<std::string, std::string>> mounts;  // (mountpoint, device)
+  for (size_t i = 0; i + 1 < mps.size(); i += 2) mounts.emplace_back(mps[i], mps[i + 1]);
+  std::sort(mounts.begin(), mounts.end(),
+            [](const auto& a, const auto& b) { return a.first.size() < b.first.size(); });
+  guestfs_push_error_handler(h, nullptr, nullptr);
+  for (const auto& [mp, dev] : mounts) guestfs_mount_ro(h, dev.c_str(), mp.c_str());
+  guestfs_pop_error_handler(h);
+
+  if (guestfs_application2_list* apps = guestfs_inspect_list_applications2(h, root)) {
+    bool qga = false;
+    for (uint32_t i = 0; i < apps->len; ++i)
+      if (std::strcmp(apps->val[i].app2_name, "qemu-guest-agent") == 0) qga = true;
+    f.qemu_guest_agent = qga;
+    guestfs_free_application2_list(apps);
+  }
+  if (f.type == "linux") {
+    f.virtio_blk = module_present(h, "virtio_blk");
+    f.virtio_scsi = module_present(h, "virtio_scsi");
+    f.virtio_net = module_present(h, "virtio_net");
+  }
+  guestfs_umount_all(h);
+  guestfs_shutdown(h);
+  return f;
+}
+
+}  // namespace imgtool::inspect

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `imgtool convert` end to end: progress output, --checksum, SIGINT mid-run,
+# a full target (ulimit -f, and a 2 MiB tmpfs when mounting is allowed),
+# unknown -o keys, DST == SRC. Env: IMGTOOL (the binary), IMGTOOL_BUILD_DIR.
+set -uo pipefail
+: "${IMGTOOL:?set IMGTOOL to the imgtool binary}"
+tmp=$(mktemp -d "${IMGTOOL_BUILD_DIR:-/tmp}/convert-cli.XXXXXX")
+mnt=""
+cleanup() {
+  if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+# A 64 MiB raw image: data, holes, zeros.
+src=$tmp/src.raw
+qemu-img create -q -f raw "$src" 64M
+qemu-io -f raw -c 'write -P 0x11 0 1M' -c 'write -P 0x22 20M 3M' -c 'write -P 0x33 63M 1M' "$src" >/dev/null
+
+# --- convert + --checksum + -p ----------------------------------------------
+out=$("$IMGTOOL" convert -p -O qcow2 --checksum "$src" "$tmp/a.qcow2") || fail "convert failed"
+md5=$(md5sum <"$tmp/a.qcow2" | cut -d' ' -f1)
+sha=$(sha512sum <"$tmp/a.qcow2" | cut -d' ' -f1)
+grep -q "^checksum: $md5\$" <<<"$out" && grep -q "^os_hash_value: $sha\$" <<<"$out" &&
+  ok "--checksum equals md5sum/sha512sum" || fail "--checksum output: $out"
+grep -q '(100.00/100%)' <<<"$out" && ok "-p prints qemu-style progress" || fail "no progress: $out"
+qemu-img compare -q "$src" "$tmp/a.qcow2" && ok "compare" || fail "qcow2 differs from source"
+
+# --- unknown -o key lists the valid ones; exit 64 -----------------------------
+err=$("$IMGTOOL" convert -O qcow2 -o bogus=1 "$src" "$tmp/b.qcow2" 2>&1 >/dev/null)
+rc=$?
+[ $rc -eq 64 ] && grep -q "valid: compat, cluster_size" <<<"$err" && [ ! -e "$tmp/b.qcow2" ] &&
+  ok "unknown -o key" || fail "unknown -o key: rc=$rc $err"
+
+# --- DST == SRC ------------------------------------------------------------------
+ln -s src.raw "$tmp/link.raw"
+err=$("$IMGTOOL" convert -O raw "$src" "$tmp/link.raw" 2>&1)
+rc=$?
+[ $rc -ne 0 ] && grep -q "same file" <<<"$err" && ok "DST == SRC refused" || fail "DST == SRC: rc=$rc $err"
+
+# --- SIGINT mid-conversion: no DST, no temporary file ----------------------------
+big=$tmp/big.raw
+head -c 100M /dev/urandom | base64 -w0 >"$big"  # compressible but slow to deflate
+mkdir "$tmp/int"
+"$IMGTOOL" convert -p -m 1 -c -O qcow2 "$big" "$tmp/int/big.qcow2" >"$tmp/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  grep -q '(1[0-9]\.[0-9]*/100%)\|([2-9][0-9]\.' "$tmp/int.log" 2>/dev/null && break
+  sleep 0.05
+done
+kill -INT $pid
+wait $pid
+rc=$?
+left=$(ls -A "$tmp/int")
+[ $rc -eq 130 ] && [ -z "$left" ] && ok "SIGINT: exit 130, nothing left" ||
+  fail "SIGINT: rc=$rc, left: $left, log: $(tr '\r' '\n' <"$tmp/int.log" | tail -2)"
+
+# --- full target: ulimit -f -----------------------------------------------------
+mkdir "$tmp/lim"
+err=$( (ulimit -f 2048; "$IMGTOOL" convert -O raw "$src" "$tmp/lim/o.raw") 2>&1)
+rc=$?
+left=$(ls -A "$tmp/lim")
+[ $rc -eq 1 ] && grep -q "lim/o.raw" <<<"$err" && grep -q "file too large after writing [0-9]* bytes" <<<"$err" &&
+  [ -z "$left" ] && ok "ulimit -f: clear error, nothing left ($err)" || fail "ulimit -f: rc=$rc err=$err left=$left"
+
+# --- full target: a 2 MiB tmpfs (skipped where mounting is not allowed) ----------
+mkdir "$tmp/small"
+if mount -t tmpfs -o size=2m tmpfs "$tmp/small" 2>/dev/null; then
+  mnt=$tmp/small
+  err=$("$IMGTOOL" convert -O qcow2 "$src" "$tmp/small/o.qcow2" 2>&1)
+  rc=$?
+  left=$(ls -A "$tmp/small")
+  [ $rc -eq 1 ] && grep -q "no space left on device after writing [0-9]* bytes" <<<"$err" && [ -z "$left" ] &&
+    ok "full tmpfs: clear error, nothing left ($err)" || fail "full tmpfs: rc=$rc err=$err left=$left"
+  umount "$mnt" && mnt=""
+else
+  echo "skip: cannot mount a tmpfs here"
+fi
+
+# --- unwritable target directory --------------------------------------------------
+err=$("$IMGTOOL" convert -O raw "$src" "$tmp/missing/dir/o.raw" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "o.raw.*cannot create temporary output file" <<<"$err" && ok "missing dir" ||
+  fail "missing dir: rc=$rc $err"
+
+[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "all convert CLI checks passed"

@@ -1,0 +1,160 @@
+// Credentials (password env, clouds.yaml, application credential, wrong
+// password) and failures mid-publish (cut upload, SIGINT, hash mismatch):
+// after a failure no image is left behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "glance/glance_env.hpp"
+#include "support/test_util.hpp"
+
+namespace imgtool::test::glance {
+namespace {
+
+using nlohmann::json;
+
+std::string imgtool() { return sh_quote(imgtool_bin()); }
+
+std::string make_data(const TempDir& t, const std::string& size = "2M") {
+  std::string raw = t.file("d.raw");
+  run_ok("head -c " + size + " /dev/urandom > " + sh_quote(raw));
+  return raw;
+}
+
+std::string published_id(const RunResult& r) {
+  json j = json::parse(r.out, nullptr, false);
+  return j.is_object() ? j.value("id", "") : "";
+}
+
+TEST(GlanceAuth, CloudsYamlByOsCloud) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "64K");
+  std::string name = unique_name("clouds");
+  RunResult r = run(clean_env({{"OS_CLIENT_CONFIG_FILE", env()->get("IMGTOOL_GLANCE_CLOUDS_YAML")}}) + imgtool() +
+                    " publish --output=json --os-cloud glance-dev-admin --name " + name + " " + sh_quote(raw));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["status"], "active");
+  glance_delete(published_id(r));
+}
+
+TEST(GlanceAuth, ApplicationCredentialIgnoresLeftoverProjectWithANote) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "64K");
+  std::string name = unique_name("appcred");
+  const Env& e = *env();
+  RunResult r = run(clean_env({{"OS_AUTH_URL", e.get("IMGTOOL_GLANCE_KEYSTONE_URL")},
+                               {"OS_AUTH_TYPE", "v3applicationcredential"},
+                               {"OS_APPLICATION_CREDENTIAL_ID", e.get("IMGTOOL_GLANCE_DEMO_AC_ID")},
+                               {"OS_APPLICATION_CREDENTIAL_SECRET", e.get("IMGTOOL_GLANCE_DEMO_AC_SECRET")},
+                               {"OS_PROJECT_NAME", "demo"}}) +
+                    imgtool() + " publish --output=json --name " + name + " " + sh_quote(raw));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: ignoring OS_PROJECT_NAME"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(e.get("IMGTOOL_GLANCE_DEMO_AC_SECRET")), std::string::npos);
+  EXPECT_EQ(json::parse(r.out)["status"], "active");
+  glance_delete(published_id(r));
+}
+
+TEST(GlanceAuth, WrongPasswordIsOneClearLineNamingKeystone) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "64K");
+  auto vars = admin_vars();
+  vars["OS_PASSWORD"] = "not-the-password-xyzzy";
+  RunResult r = run(clean_env(vars) + imgtool() + " publish " + sh_quote(raw));
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("HTTP 401"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(env()->get("IMGTOOL_GLANCE_KEYSTONE_URL")), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("xyzzy"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(GlanceAuth, PasswordOnTheCommandLineIsRefused) {
+  REQUIRE_GLANCE();
+  RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish /dev/null --os-password secret");
+  EXPECT_EQ(r.exit_code, 64) << r.err;
+  EXPECT_NE(r.err.find("OS_PASSWORD"), std::string::npos) << r.err;
+}
+
+// A fault_proxy.py in front of Glance; imgtool reaches Glance through it via
+// OS_IMAGE_ENDPOINT_OVERRIDE.
+class FaultProxy {
+ public:
+  FaultProxy(const TempDir& t, const std::string& args) {
+    std::string port_file = t.file("proxy.port");
+    std::string target = env()->get("IMGTOOL_GLANCE_URL").substr(7);  // host:port
+    std::string out = run_ok("setsid /usr/bin/python3 " + sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/fault_proxy.py") +
+                             " --target " + target + " --port-file " + sh_quote(port_file) + " " + args +
+                             " >/dev/null 2>&1 & echo $!");
+    pid_ = std::stoi(out);
+    for (int i = 0; i < 100 && !std::filesystem::exists(port_file); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    url_ = "http://127.0.0.1:" + read_file(port_file);
+  }
+  ~FaultProxy() {
+    if (pid_ > 0) ::kill(pid_, SIGKILL);
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  int pid_ = -1;
+  std::string url_;
+};
+
+TEST(GlanceFault, UploadCutMidStreamLeavesNoImage) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "4M");
+  FaultProxy proxy(t, "--cut-put-after 1000000");
+  auto vars = admin_vars();
+  vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+  std::string name = unique_name("cut");
+  RunResult r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw));
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(count_named(name), 0u);
+}
+
+TEST(GlanceFault, ServerHashMismatchFailsAndDeletesTheImage) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "1M");
+  FaultProxy proxy(t, "--rewrite-hash");
+  auto vars = admin_vars();
+  vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+  std::string name = unique_name("mismatch");
+  RunResult r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw));
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("os_hash_value (sha512): sent "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::string(128, 'f')), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(count_named(name), 0u);
+}
+
+TEST(GlanceFault, SigintMidUploadDeletesTheImage) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "8M");
+  FaultProxy proxy(t, "--throttle 1000000");  // ~8 s upload
+  auto vars = admin_vars();
+  vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+  std::string name = unique_name("sigint");
+  // Interrupt once the image exists and data flows.
+  std::string script = clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw) +
+                       " & pid=$!; sleep 3; kill -INT $pid; wait $pid";
+  RunResult r = run(script);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(count_named(name), 0u);
+}
+
+}  // namespace
+}  // namespace imgtool::test::glance

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""A fault-injecting HTTP proxy in front of Glance, for imgtool's tests.
+
+    fault_proxy.py --target 127.0.0.1:9292 --port-file F [--cut-put-after N]
+                   [--rewrite-hash] [--throttle BYTES_PER_S]
+
+Listens on 127.0.0.1 (a free port, written to --port-file once listening) and
+forwards every request to --target, one request per connection (it asks
+upstream for "Connection: close"). Faults:
+  --cut-put-after N   a PUT .../file or .../stage: forward the head and N body
+                      bytes, then reset both connections (a network cut).
+  --rewrite-hash      GET /v2/images/{id}: replace os_hash_value in the JSON
+                      answer with 128 'f' (a server that stored other bytes).
+  --throttle R        forward PUT bodies at about R bytes/s (for SIGINT tests).
+Only the standard library; run with /usr/bin/python3.
+"""
+import argparse
+import json
+import re
+import socket
+import struct
+import threading
+import time
+
+
+def read_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None, b""
+        data += chunk
+        if len(data) > 1 << 20:
+            return None, b""
+    head, rest = data.split(b"\r\n\r\n", 1)
+    return head.decode("latin-1"), rest
+
+
+def reset(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def pump(src, dst, stop):
+    try:
+        while not stop.is_set():
+            b = src.recv(65536)
+            if not b:
+                break
+            dst.sendall(b)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def handle(client, args):
+    upstream = None
+    try:
+        head, rest = read_head(client)
+        if head is None:
+            return
+        lines = head.split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = [l for l in lines[1:] if not l.lower().startswith(("connection:", "keep-alive:"))]
+        headers.append("Connection: close")
+        host, port = args.target.split(":")
+        upstream = socket.create_connection((host, int(port)))
+        upstream.sendall(("\r\n".join([lines[0]] + headers) + "\r\n\r\n").encode("latin-1"))
+        is_put = method == "PUT" and re.search(r"/(file|stage)$", path)
+        is_show = method == "GET" and re.fullmatch(r"/v2/images/[0-9a-fA-F-]{36}", path.split("?")[0])
+        stop = threading.Event()
+        if args.rewrite_hash and is_show:
+            if rest:
+                upstream.sendall(rest)
+            resp = b""
+            while True:
+                b = upstream.recv(65536)
+                if not b:
+                    break
+                resp += b
+            rhead, body = resp.split(b"\r\n\r\n", 1)
+            try:
+                j = json.loads(body)
+                if j.get("os_hash_value"):
+                    j["os_hash_value"] = "f" * 128
+                body = json.dumps(j).encode()
+            except ValueError:
+                pass
+            rlines = [l for l in rhead.decode("latin-1").split("\r\n") if not l.lower().startswith("content-length:")]
+            rlines.append("Content-Length: %d" % len(body))
+            client.sendall(("\r\n".join(rlines) + "\r\n\r\n").encode("latin-1") + body)
+            return
+        back = threading.Thread(target=pump, args=(upstream, client, stop), daemon=True)
+        back.start()
+        if is_put and (args.cut_put_after is not None or args.throttle):
+            sent = 0
+            buf = rest
+            t0 = time.monotonic()
+            while True:
+                if not buf:
+                    buf = client.recv(65536)
+                    if not buf:
+                        break
+                if args.cut_put_after is not None and sent + len(buf) >= args.cut_put_after:
+                    upstream.sendall(buf[: args.cut_put_after - sent])
+                    time.sleep(0.2)
+                    stop.set()
+                    reset(upstream)
+                    reset(client)
+                    return
+                step = buf[:16384] if args.throttle else buf
+                upstream.sendall(step)
+                sent += len(step)
+                buf = buf[len(step):]
+                if args.throttle:
+                    ahead = sent / args.throttle - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            try:
+                upstream.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        else:
+            if rest:
+                upstream.sendall(rest)
+            pump(client, upstream, stop)
+        back.join()
+    except OSError:
+        pass
+    finally:
+        for s in (client, upstream):
+            if s is not None:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--target", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--cut-put-after", type=int)
+    p.add_argument("--rewrite-hash", action="store_true")
+    p.add_argument("--throttle", type=int, default=0)
+    args = p.parse_args()
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    import os
+    os.rename(args.port_file + ".tmp", args.port_file)
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=handle, args=(c, args), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

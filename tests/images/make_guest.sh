@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds real guest images for the guest-inspection tests, without a network
+# beyond the apt mirror this machine is configured with, and records what it
+# put in them (OUTDIR/<name>.facts, KEY=VALUE) so tests assert against the
+# guest, not a hard-coded point release.
+#
+#   make_guest.sh skeleton OUTDIR   # < 1 s: an ext4 filesystem with just what inspection reads
+#   make_guest.sh debian OUTDIR     # ~35 s+: debootstrap'ed Debian 12 on a GPT disk with an ESP
+#
+# Output: OUTDIR/<name>.raw (raw disk image) and OUTDIR/<name>.facts.
+set -euo pipefail
+kind=${1:?kind: skeleton|debian}
+out=${2:?outdir}
+mkdir -p "$out"
+work=$(mktemp -d "$out/.build-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# Populate a directory as a Debian-like root filesystem.
+skeleton_root() {
+  local r=$1
+  mkdir -p "$r"/{etc,bin,usr/bin,sbin,var/lib/dpkg,boot}
+  cat >"$r/etc/os-release" <<'OS'
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+OS
+  echo "12.7" >"$r/etc/debian_version"
+  echo "skeleton-guest" >"$r/etc/hostname"
+  printf 'UUID=0 / ext4 defaults 0 1\n' >"$r/etc/fstab"
+  # ELF binaries tell libguestfs the architecture.
+  cp /bin/ls /bin/bash "$r/bin/"
+  cp /usr/bin/env "$r/usr/bin/"
+  cat >"$r/var/lib/dpkg/status" <<'DPKG'
+Package: base-files
+Status: install ok installed
+Architecture: amd64
+Version: 12.4+deb12u7
+
+Package: qemu-guest-agent
+Status: install ok installed
+Architecture: amd64
+Version: 1:7.2+dfsg-7+deb12u7
+
+DPKG
+  local kv=6.1.0-99-amd64
+  mkdir -p "$r/lib/modules/$kv/kernel/drivers/block"
+  cp /bin/true "$r/lib/modules/$kv/kernel/drivers/block/virtio_blk.ko"
+  printf 'kernel/drivers/net/virtio_net.ko\n' >"$r/lib/modules/$kv/modules.builtin"
+  cat >"$out/skeleton.facts" <<FACTS
+os_type=linux
+os_distro=debian
+os_version=12
+architecture=x86_64
+hostname=skeleton-guest
+hw_qemu_guest_agent=yes
+hw_disk_bus=virtio
+hw_vif_model=virtio
+hw_firmware_type=
+FACTS
+}
+
+case "$kind" in
+  skeleton)
+    skeleton_root "$work/root"
+    rm -f "$out/skeleton.raw"
+    mkfs.ext4 -q -F -L root -d "$work/root" "$out/skeleton.raw" 32M
+    ;;
+  debian)
+    # The mirror is whatever apt on this machine uses (never hard-coded).
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [ -n "$mirror" ] || { echo "make_guest.sh: no apt mirror configured" >&2; exit 2; }
+    debootstrap --variant=minbase --include=qemu-guest-agent,systemd-sysv bookworm "$work/root" "$mirror" \
+      >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+    echo "debian-guest" >"$work/root/etc/hostname"
+    printf 'LABEL=root / ext4 defaults 0 1\nLABEL=ESP /boot/efi vfat defaults 0 2\n' >"$work/root/etc/fstab"
+    mkdir -p "$work/root/boot/efi"
+    # Kernel modules as a Debian kernel package lays them out (the kernel
+    # itself is not needed for inspection).
+    kv=$(ls /lib/modules | head -1)
+    mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/block" "$work/root/lib/modules/$kv/kernel/drivers/net"
+    for m in block/virtio_blk net/virtio_net; do
+      src=$(ls /lib/modules/"$kv"/kernel/drivers/$m.ko* 2>/dev/null | head -1 || true)
+      if [ -n "$src" ]; then cp "$src" "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; else
+        cp /bin/true "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; fi
+    done
+    version_id=$(. "$work/root/etc/os-release" && echo "$VERSION_ID")
+    # Filesystems as separate images, then laid into a GPT disk: ESP (with
+    # /EFI) + root. No loop devices or mounts needed.
+    mkfs.vfat -n ESP -C "$work/esp.img" $((32 * 1024)) >/dev/null
+    mmd -i "$work/esp.img" ::/EFI ::/EFI/debian
+    mkfs.ext4 -q -F -L root -d "$work/root" "$work/root.img" 1G
+    rm -f "$out/debian.raw"
+    truncate -s $((1024 + 32 + 1024 + 2))M "$out/debian.raw"
+    sfdisk -q "$out/debian.raw" <<'PT'
+label: gpt
+start=2048, size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"
+start=67584, size=2097152, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
+PT
+    dd if="$work/esp.img" of="$out/debian.raw" bs=512 seek=2048 conv=notrunc,sparse status=none
+    dd if="$work/root.img" of="$out/debian.raw" bs=512 seek=67584 conv=notrunc,sparse status=none
+    qga=no
+    grep -q '^Package: qemu-guest-agent$' "$work/root/var/lib/dpkg/status" && qga=yes
+    cat >"$out/debian.facts" <<FACTS
+os_type=linux
+os_distro=debian
+os_version=${version_id}
+architecture=x86_64
+hostname=debian-guest
+hw_qemu_guest_agent=${qga}
+hw_disk_bus=virtio
+hw_vif_model=virtio
+hw_firmware_type=uefi
+FACTS
+    ;;
+  *) echo "usage: $0 skeleton|debian OUTDIR" >&2; exit 64 ;;
+esac
