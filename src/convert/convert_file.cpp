@@ -30,11 +30,26 @@ std::optional<FileId> file_id(const std::string& path) {
 
 bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
 
-// The vmdk reader's wording for a descriptor whose extent files are plain
-// relative names in the descriptor's own directory — the one external
-// reference convert follows without being asked.
+// The vmdk reader's wording (src/formats/vmdk_check.cpp) for a descriptor
+// whose extent files are plain names in the descriptor's own directory — the
+// one external reference convert follows without being asked.
 bool is_extent_beside_descriptor(const Finding& f) {
-  return contains(f.message, "beside the descriptor");
+  return contains(f.message, "is a separate file beside the descriptor");
+}
+
+// Every descriptor-based vmdk also gets the Glance policy finding
+// "createType 'X' keeps data outside the image" (Glance stores only
+// monolithicSparse/streamOptimized). For conversion that is the same fact as
+// the extent finding, so it is accepted for the descriptor-based create types
+// whose extents are separate files, and only together with such extents.
+bool is_descriptor_create_type(const Finding& f) {
+  static const char* const kTypes[] = {"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                       "vmfs", "vmfsSparse"};
+  if (!contains(f.message, "' keeps data outside the image") || f.message.rfind("createType '", 0) != 0)
+    return false;
+  for (const char* t : kTypes)
+    if (f.message.rfind(std::string("createType '") + t + "' ", 0) == 0) return true;
+  return false;
 }
 
 std::string dir_of(const std::string& path) {
@@ -58,19 +73,26 @@ std::unique_ptr<Image> open_checked(const std::string& path, const OpenOptions& 
 
   const bool has_backing = info.backing_filename.has_value();
   CheckReport report = img->check();
-  bool external_extents = false;
+  bool external_extents = false, descriptor_type = false;
   for (const Finding& f : report.findings) {
     if (f.kind == FindingKind::Leak) continue;  // wasted space, no harm to data
     if (f.kind == FindingKind::Corruption)
       throw Error(ErrorKind::Format, path, "refusing to convert a corrupt image: " + f.message);
     if (is_extent_beside_descriptor(f)) {
       external_extents = true;
+    } else if (info.format == "vmdk" && is_descriptor_create_type(f)) {
+      descriptor_type = true;
     } else if (has_backing && contains(f.message, "backing")) {
       // handled below with the backing file name
+    } else if (allow_backing && info.format == "qcow2" && contains(f.message, "external data file")) {
+      external_extents = true;  // the qcow2 reader opens it only as a plain name beside the image
     } else {
       throw Error(ErrorKind::Unsafe, path, "refusing to convert: " + f.message);
     }
   }
+
+  if (descriptor_type && !external_extents)
+    throw Error(ErrorKind::Unsafe, path, "refusing to convert: descriptor-based vmdk without separate extents");
 
   if (has_backing && !allow_backing)
     throw Error(ErrorKind::Unsafe, path,

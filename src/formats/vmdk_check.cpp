@@ -57,6 +57,9 @@ void check_descriptor(const Layout& L, Sink& s) {
     s.unsafe("createType '" + (ct ? *ct : std::string("(none)")) +
              "' keeps data outside the image; Glance accepts only monolithicSparse and streamOptimized");
   for (const auto& e : d.extents) {
+    if (!hosted && !qemu_uses(e))
+      s.corrupt("extent line " + num(e.line_no) + " '" + e.line.substr(0, 120) +
+                "' is ignored by qemu (only RW FLAT/SPARSE/VMFS/VMFSSPARSE/SESPARSE lines with sectors > 0 count)");
     if (e.filename.empty()) continue;
     const std::string why = unsafe_reason(e.filename);
     if (!why.empty())
@@ -65,10 +68,6 @@ void check_descriptor(const Layout& L, Sink& s) {
     else if (!hosted)
       s.unsafe("extent '" + e.filename + "' (descriptor line " + num(e.line_no) +
                ") is a separate file beside the descriptor, outside the image");
-    if (!hosted && !qemu_uses(e))
-      s.corrupt(
-          "extent line " + num(e.line_no) + " '" + e.line.substr(0, 120) +
-          "' is ignored by qemu (only RW FLAT/SPARSE/VMFS/VMFSSPARSE/SESPARSE lines with sectors > 0 count)");
   }
   if (d.extents.empty()) s.corrupt("descriptor has no extent lines (Glance: No extents found)");
   for (const auto& [n, line] : d.invalid_lines)

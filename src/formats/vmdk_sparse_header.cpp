@@ -97,7 +97,7 @@ SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size)
             num(kMaxGrainSectors) + ")",
         20);
   if (h.capacity > ~uint64_t{0} / kSector)
-    bad("capacity " + num(h.capacity) + " sectors overflows a 64-bit byte size", 12);
+    bad("capacity " + num(h.capacity) + " sectors overflows a 64-bit byte size (limit 2^55 sectors)", 12);
   g.capacity_bytes = h.capacity * kSector;
   g.grain_bytes = h.grain_size * kSector;
   g.gt_entries = h.num_gtes_per_gt;

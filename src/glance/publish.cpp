@@ -193,7 +193,10 @@ PublishResult publish(const std::string& path, const PublishOptions& opts) {
     }
     verify(r, path, prep.source, converted, opts);
     return r;
-  } catch (const Error& e) {
+  } catch (const std::exception& ex) {
+    // Anything after the image exists (including bad_alloc) removes it.
+    const Error* err = dynamic_cast<const Error*>(&ex);
+    Error e = err != nullptr ? *err : Error(ErrorKind::Io, path, ex.what());
     std::string msg = e.message();
     if (opts.keep_on_error) {
       msg += "; image " + id + " kept (--keep-on-error)";

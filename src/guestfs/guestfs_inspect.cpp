@@ -3,6 +3,7 @@
 #include <guestfs.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -49,6 +50,9 @@ Guestfs launch(const std::string& path, const std::string& format, bool force_tc
   Guestfs g(guestfs_create());
   if (!g) throw Error(ErrorKind::Io, "", "cannot create libguestfs handle");
   guestfs_set_identifier(g.get(), "imgtool");
+  // Errors become exceptions with guestfs_last_error(); libguestfs must not
+  // also print its multi-line help text on stderr.
+  guestfs_set_error_handler(g.get(), nullptr, nullptr);
   if (force_tcg) {
     // Keep what the user set in LIBGUESTFS_BACKEND_SETTINGS and add force_tcg.
     std::vector<std::string> settings = take_list(guestfs_get_backend_settings(g.get()));
@@ -121,12 +125,14 @@ bool module_present(guestfs_h* g, const char* name) {
 GuestFacts guestfs_inspect(const std::string& path, const std::string& format) {
   GuestFacts f;
   Guestfs g;
+  const auto start = std::chrono::steady_clock::now();
   try {
     g = launch(path, format, user_forced_tcg(), &f.backend);
   } catch (const Error&) {
     // /dev/kvm can open and yet qemu aborts under it; libguestfs does not
-    // fall back by itself. Retry once with TCG.
-    if (user_forced_tcg()) throw;
+    // fall back by itself. Retry once with TCG, but only after a fast failure
+    // (a slow one is not an acceleration problem).
+    if (user_forced_tcg() || std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) throw;
     g = launch(path, format, true, &f.backend);
   }
   guestfs_h* h = g.get();

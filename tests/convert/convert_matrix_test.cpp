@@ -89,8 +89,8 @@ TEST_P(ConvertMatrix, IdenticalToSourceAndClean) {
 
 INSTANTIATE_TEST_SUITE_P(AllPairs, ConvertMatrix,
                          ::testing::Combine(::testing::ValuesIn(kSources), ::testing::Range<size_t>(0, 7)),
-                         [](const auto& info) {
-                           return std::get<0>(info.param) + "_to_" + targets()[std::get<1>(info.param)].name;
+                         [](const auto& p) {
+                           return std::get<0>(p.param) + "_to_" + targets()[std::get<1>(p.param)].name;
                          });
 
 TEST(ConvertRoundTrip, Qcow2VmdkRawQcow2KeepsGuestBytes) {

@@ -1,5 +1,6 @@
 // The qemu-img comparison helpers of the qcow2 tests (declared in
 // qcow2_support.hpp), plus the tests of the helpers' own edge cases.
+#include <cstring>
 #include <fstream>
 
 #include "formats/qcow2_support.hpp"
@@ -96,8 +97,9 @@ void expect_same_info(const Image& img, const std::string& path) {
   EXPECT_EQ(i.cluster_size, q["cluster-size"].get<uint64_t>());
   EXPECT_EQ(i.dirty, q["dirty-flag"].get<bool>());
   EXPECT_EQ(i.encrypted, q.value("encrypted", false));
-  if (!q.contains("format-specific") || !q["format-specific"]["data"].contains("data-file"))
+  if (!q.contains("format-specific") || !q["format-specific"]["data"].contains("data-file")) {
     EXPECT_EQ(i.actual_size, q["actual-size"].get<uint64_t>());  // qemu adds the data file's size
+  }
   EXPECT_EQ(i.format_specific_type, "qcow2");
   nlohmann::json spec = q["format-specific"]["data"];
   if (spec.contains("encrypt")) spec["encrypt"] = {{"format", spec["encrypt"]["format"]}};  // we report the format only
@@ -117,7 +119,9 @@ void expect_same_info(const Image& img, const std::string& path) {
     EXPECT_EQ(s.date_nsec, t["date-nsec"].get<uint64_t>());
     EXPECT_EQ(s.vm_clock_nsec, t["vm-clock-sec"].get<uint64_t>() * 1000000000 + t["vm-clock-nsec"].get<uint64_t>());
     EXPECT_EQ(s.icount.has_value(), t.contains("icount"));
-    if (s.icount && t.contains("icount")) EXPECT_EQ(*s.icount, t["icount"].get<uint64_t>());
+    if (s.icount && t.contains("icount")) {
+      EXPECT_EQ(*s.icount, t["icount"].get<uint64_t>());
+    }
   }
 }
 

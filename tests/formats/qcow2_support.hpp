@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 
 namespace imgtool::test {

@@ -142,8 +142,11 @@ TEST(Qcow2, BackingFileIsReportedNeverOpened) {
   for (const std::string& backing : {std::string("fifo.img"), std::string("../nowhere/base.raw"), fifo}) {
     SCOPED_TRACE(backing);
     const std::string img = d.file("top.qcow2");
-    qemu_img("create -q -f qcow2 -u -b " + sh_quote(backing) + " -F raw " + img + " 4M");
+    // Data first, then the backing name with an unsafe rebase: neither step
+    // opens the backing file (it is a FIFO or missing).
+    qemu_img("create -q -f qcow2 " + img + " 4M");
     qemu_io(img, "qcow2", "write -P 5 64k 64k");
+    qemu_img("rebase -u -b " + sh_quote(backing) + " -F raw " + img);
     auto i = open_qcow2(img);  // would block on the FIFO if it opened it
     EXPECT_EQ(i->info().backing_filename, backing);
     EXPECT_EQ(i->info().backing_filename_format, "raw");

@@ -150,15 +150,16 @@ TEST_P(VmdkDescriptorFiles, InfoWithoutOpeningReadWithPermission) {
   expect_map_matches_qemu(*rd, img);
   expect_sparse_data_matches_qemu(*rd, img, t);
   EXPECT_EQ(read_range(*rd, 1 << 20, 4096), std::string(4096, '\x22'));
-  if (p.size > (uint64_t{2} << 30))
+  if (p.size > (uint64_t{2} << 30)) {
     EXPECT_EQ(read_range(*rd, 2147418112, 131072), std::string(131072, '\x33'));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Subformats, VmdkDescriptorFiles,
                          ::testing::Values(Split{"monolithicFlat", 8 << 20, 1},
                                            Split{"twoGbMaxExtentSparse", uint64_t{3} << 30, 2},
                                            Split{"twoGbMaxExtentFlat", uint64_t{3} << 30, 2}),
-                         [](const auto& info) { return std::string(info.param.subformat); });
+                         [](const auto& pi) { return std::string(pi.param.subformat); });
 
 TEST(VmdkDescriptorFiles, RelativeDescriptorPathCombinesLikeQemu) {
   TempDir t;

@@ -146,10 +146,21 @@ TEST(GlanceFault, SigintMidUploadDeletesTheImage) {
   auto vars = admin_vars();
   vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
   std::string name = unique_name("sigint");
-  // Interrupt once the image exists and data flows.
+  // Interrupt once the image exists and its data flows (status "saving").
+  std::string pid_file = t.file("pid");
   std::string script = clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw) +
-                       " & pid=$!; sleep 3; kill -INT $pid; wait $pid";
-  RunResult r = run(script);
+                       " & echo $! > " + sh_quote(pid_file) + "; wait $!";
+  RunResult r;
+  std::thread runner([&] { r = run(script); });
+  bool saving = false;
+  for (int i = 0; i < 300 && !saving; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    json l = glance_get("images?name=" + name);
+    saving = l.is_object() && l["images"].size() == 1 && l["images"][0]["status"] == "saving";
+  }
+  EXPECT_TRUE(saving) << "the upload never reached status saving";
+  if (std::filesystem::exists(pid_file)) ::kill(std::stoi(read_file(pid_file)), SIGINT);
+  runner.join();
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;

@@ -67,6 +67,7 @@ TEST(GlanceDigests, SparseFileWithUnalignedDataRuns) {
   // Holes and data runs that start/end inside chunks; hashed via SEEK_DATA.
   TempDir d;
   std::string f = d.file("sparse");
+  test::write_file(f, "");
   test::truncate_file(f, 5 * kB + 3);
   test::poke(f, 0, "head");
   test::poke(f, kB - 2, random_string(100000, 1));

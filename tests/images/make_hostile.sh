@@ -43,7 +43,7 @@ read_be64() { od -An -tu1 -j "$2" -N 8 "$1" | awk '{v=0; for(i=1;i<=NF;i++) v=v*
 expect zero-length.img 0 0 -
 mkdir directory.img
 expect directory.img 1 1 directory
-expect missing.img 1 1 "No such file"
+expect missing.img 1 1 "no such file"
 printf 'secret' >no-permission.img
 chmod 000 no-permission.img
 # root bypasses permission bits: the test runs this case as nobody (setpriv)
@@ -100,7 +100,7 @@ sed 's|"flat-flat.vmdk"|"/etc/passwd"|' flat.vmdk >etc-passwd.vmdk
 rm -f flat.vmdk flat-flat.vmdk
 expect etc-passwd.vmdk 0 4 /etc/passwd
 cp good.vmdk descriptor-size-2p40.vmdk && poke_le64 descriptor-size-2p40.vmdk 36 $((1 << 40))
-expect descriptor-size-2p40.vmdk 1 1 descriptor
+expect descriptor-size-2p40.vmdk 0 2 descriptor
 cp good.vmdk grain-size-0.vmdk && poke_le64 grain-size-0.vmdk 20 0
 expect grain-size-0.vmdk 1 1 grain
 cp good.vmdk gd-past-eof.vmdk && poke_le64 gd-past-eof.vmdk 56 $((1 << 40))
