@@ -5,7 +5,7 @@
 # Prints a Markdown section to paste into docs/performance.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-imgtool=${1:-$root/build/bin/imgtool}
+imgtool=$(realpath -m "${1:-$root/build/bin/imgtool}")
 [ -x "$imgtool" ] || { echo "no imgtool binary at $imgtool (build first or pass its path)" >&2; exit 1; }
 for t in hyperfine qemu-img /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "missing $t (scripts/deps.sh test)" >&2; exit 1; }

@@ -26,14 +26,19 @@ struct Opts {
 uint64_t parse_size(const std::string& v, const char* what) {
   size_t i = 0;
   uint64_t n = 0;
-  while (i < v.size() && v[i] >= '0' && v[i] <= '9' && n < (uint64_t{1} << 40)) n = n * 10 + uint64_t(v[i++] - '0');
+  while (i < v.size() && v[i] >= '0' && v[i] <= '9' && n < (uint64_t{1} << 40))
+    n = n * 10 + uint64_t(v[i++] - '0');
   unsigned shift = 0;
   if (i < v.size() && i + 1 == v.size()) {
     switch (v[i]) {
-      case 'b': case 'B': shift = 0; break;
-      case 'k': case 'K': shift = 10; break;
-      case 'm': case 'M': shift = 20; break;
-      case 'g': case 'G': shift = 30; break;
+      case 'b':
+      case 'B': shift = 0; break;
+      case 'k':
+      case 'K': shift = 10; break;
+      case 'm':
+      case 'M': shift = 20; break;
+      case 'g':
+      case 'G': shift = 30; break;
       default: i = 0;
     }
     if (i != 0) ++i;
@@ -95,18 +100,22 @@ int run(const Opts& o) {
 
 Subcommand setup_convert(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("convert", "Convert an image to raw, qcow2 or vmdk (like qemu-img convert)");
+  CLI::App* sub =
+      app.add_subcommand("convert", "Convert an image to raw, qcow2 or vmdk (like qemu-img convert)");
   sub->add_option("-f,--format", o->format, "Source format (default: detect from the bytes)");
   sub->add_option("-O,--output-format", o->out_format, "Target format: raw, qcow2 or vmdk")->required();
   sub->add_option("-o,--options", o->options, "Target options key=value[,key=value...] (qemu-img names)");
-  sub->add_flag("-c,--compress", o->compress, "Compress the target (qcow2; vmdk streamOptimized compresses anyway)");
+  sub->add_flag("-c,--compress", o->compress,
+                "Compress the target (qcow2; vmdk streamOptimized compresses anyway)");
   sub->add_flag("-p,--progress", o->progress, "Show progress like qemu-img -p");
   sub->add_flag("-q,--quiet", o->quiet, "No progress output");
-  sub->add_option("-S,--sparse-size", o->sparse, "Zero runs this long are not written (default 4k; 0 = fully allocate)");
+  sub->add_option("-S,--sparse-size", o->sparse,
+                  "Zero runs this long are not written (default 4k; 0 = fully allocate)");
   sub->add_option("-m,--threads", o->threads, "Worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 64u));
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
-  sub->add_flag("--allow-backing", o->allow_backing, "Flatten a backing chain instead of refusing the source");
+  sub->add_flag("--allow-backing", o->allow_backing,
+                "Flatten a backing chain instead of refusing the source");
   sub->add_option("src", o->src, "Source image")->required();
   sub->add_option("dst", o->dst, "Target file (written atomically)")->required();
   return {sub, [o] { return run(*o); }};

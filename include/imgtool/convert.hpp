@@ -71,7 +71,6 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
 // Opens SRC for conversion: the safety checks of convert_file plus backing
 // chain flattening (opts.allow_backing). The returned image is what
 // convert_file converts.
-std::unique_ptr<Image> open_for_convert(const std::string& src, const OpenOptions& open,
-                                        bool allow_backing);
+std::unique_ptr<Image> open_for_convert(const std::string& src, const OpenOptions& open, bool allow_backing);
 
 }  // namespace imgtool

@@ -28,7 +28,9 @@ std::optional<FileId> file_id(const std::string& path) {
   return FileId{st.st_dev, st.st_ino};
 }
 
-bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string& s, const char* what) {
+  return s.find(what) != std::string::npos;
+}
 
 // The vmdk reader's wording (src/formats/vmdk_check.cpp) for a descriptor
 // whose extent files are plain names in the descriptor's own directory — the
@@ -43,8 +45,8 @@ bool is_extent_beside_descriptor(const Finding& f) {
 // the extent finding, so it is accepted for the descriptor-based create types
 // whose extents are separate files, and only together with such extents.
 bool is_descriptor_create_type(const Finding& f) {
-  static const char* const kTypes[] = {"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-                                       "vmfs", "vmfsSparse"};
+  static const char* const kTypes[] = {"monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "vmfs",
+                                       "vmfsSparse"};
   if (!contains(f.message, "' keeps data outside the image") || f.message.rfind("createType '", 0) != 0)
     return false;
   for (const char* t : kTypes)
@@ -68,8 +70,9 @@ std::unique_ptr<Image> open_checked(const std::string& path, const OpenOptions& 
   std::unique_ptr<Image> img = open_image(path, safe);
   const ImageInfo& info = img->info();
   if (!img->readable())
-    throw Error(ErrorKind::Unsupported, path,
-                "imgtool detects " + info.format + " images but cannot read their data, so it cannot convert them");
+    throw Error(
+        ErrorKind::Unsupported, path,
+        "imgtool detects " + info.format + " images but cannot read their data, so it cannot convert them");
 
   const bool has_backing = info.backing_filename.has_value();
   CheckReport report = img->check();
@@ -92,7 +95,8 @@ std::unique_ptr<Image> open_checked(const std::string& path, const OpenOptions& 
   }
 
   if (descriptor_type && !external_extents)
-    throw Error(ErrorKind::Unsafe, path, "refusing to convert: descriptor-based vmdk without separate extents");
+    throw Error(ErrorKind::Unsafe, path,
+                "refusing to convert: descriptor-based vmdk without separate extents");
 
   if (has_backing && !allow_backing)
     throw Error(ErrorKind::Unsafe, path,
@@ -118,8 +122,7 @@ std::unique_ptr<Image> open_checked(const std::string& path, const OpenOptions& 
   struct stat st {};
   if (::stat(resolved.c_str(), &st) != 0)
     throw Error(ErrorKind::Io, resolved, std::string("backing file: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    throw Error(ErrorKind::Unsafe, resolved, "backing file is not a regular file");
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::Unsafe, resolved, "backing file is not a regular file");
   OpenOptions bopen;
   bopen.format = img->info().backing_filename_format.value_or("");
   std::unique_ptr<Image> backing = open_checked(resolved, bopen, allow_backing, depth + 1, seen);

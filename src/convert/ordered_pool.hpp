@@ -33,8 +33,7 @@ class OrderedPool {
       : work_(std::move(work)), window_(window < 1 ? 1 : window), slots_(window_) {
     if (workers < 1) workers = 1;
     threads_.reserve(workers);
-    for (unsigned i = 0; i < workers; ++i)
-      threads_.emplace_back([this](std::stop_token st) { worker(st); });
+    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this](std::stop_token st) { worker(st); });
   }
   // Stops the workers (each finishes at most its current job) and joins them.
   ~OrderedPool() {
@@ -114,8 +113,8 @@ class OrderedPool {
   std::condition_variable_any cv_done_;
   std::deque<std::pair<uint64_t, Job>> queue_;
   std::vector<Slot> slots_;
-  uint64_t submitted_ = 0;  // consumer thread only
-  uint64_t consumed_ = 0;   // consumer thread only
+  uint64_t submitted_ = 0;             // consumer thread only
+  uint64_t consumed_ = 0;              // consumer thread only
   std::vector<std::jthread> threads_;  // last: destroyed (joined) first
 };
 

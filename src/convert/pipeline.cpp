@@ -57,7 +57,7 @@ struct Job {
 struct Done {
   Job job;
   std::vector<std::byte> buf;
-  std::vector<uint8_t> nonzero;                 // one flag per zero-detection unit
+  std::vector<uint8_t> nonzero;                  // one flag per zero-detection unit
   std::vector<std::vector<std::byte>> prepared;  // compressing writers: one per non-zero cluster
 };
 
@@ -114,7 +114,8 @@ class Pipeline {
       : src_(src), w_(w), o_(o), st_(st), vsize_(src.info().virtual_size) {
     const uint64_t c = w_.cluster_size();
     if (c == 0 || c % 512 != 0 || c > (uint64_t{64} << 20))
-      throw Error(ErrorKind::Usage, "", "target writer cluster size " + std::to_string(c) + " is not supported");
+      throw Error(ErrorKind::Usage, "",
+                  "target writer cluster size " + std::to_string(c) + " is not supported");
     detect_ = o_.zero_granularity != 0;
     unit_ = detect_ ? io::align_up(std::max(o_.zero_granularity, c), c) : c;
     chunk_ = io::align_up(std::max(kChunkBytes, unit_), unit_);
@@ -146,14 +147,15 @@ class Pipeline {
         size_t k = 0;
         for_each_run(d, [&](uint64_t off, uint64_t len) {
           for (uint64_t x = off; x < off + len; x += c) {
-            if (k >= d.prepared.size()) throw Error(ErrorKind::Usage, "", "internal: prepared clusters missing");
+            if (k >= d.prepared.size())
+              throw Error(ErrorKind::Usage, "", "internal: prepared clusters missing");
             w_.write_prepared(x, std::min(c, off + len - x), std::move(d.prepared[k++]));
           }
         });
       } else {
         for_each_run(d, [&](uint64_t off, uint64_t len) {
           w_.write_data(off, std::span<const std::byte>(d.buf).subspan(static_cast<size_t>(off - d.job.off),
-                                                                        static_cast<size_t>(len)));
+                                                                       static_cast<size_t>(len)));
         });
       }
       report(progress_base + d.job.off + d.job.len, progress_total);
@@ -199,8 +201,8 @@ class Pipeline {
         if (!d.nonzero[static_cast<size_t>(u)]) continue;
         const uint64_t a = u * unit_, b = std::min(a + unit_, j.len);
         for (uint64_t x = a; x < b; x += c)
-          d.prepared.push_back(w_.prepare(j.off + x, data.subspan(static_cast<size_t>(x),
-                                                                 static_cast<size_t>(std::min(c, b - x)))));
+          d.prepared.push_back(w_.prepare(
+              j.off + x, data.subspan(static_cast<size_t>(x), static_cast<size_t>(std::min(c, b - x)))));
       }
     }
     return d;
@@ -276,7 +278,8 @@ class CountingWriter final : public TargetWriter {
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
   if (!src.readable())
     throw Error(ErrorKind::Unsupported, src.info().filename,
-                "imgtool detects " + src.info().format + " images but cannot read their data, so it cannot convert them");
+                "imgtool detects " + src.info().format +
+                    " images but cannot read their data, so it cannot convert them");
   std::unique_ptr<convert::TargetWriter> inner = convert::make_writer(sink, opts);
   ConvertStats st;
   st.virtual_size = src.info().virtual_size;

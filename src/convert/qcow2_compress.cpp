@@ -17,9 +17,7 @@ namespace {
 struct Deflater {
   z_stream z{};
   bool ok = false;
-  Deflater() {
-    ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
+  Deflater() { ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) == Z_OK; }
   ~Deflater() {
     if (ok) deflateEnd(&z);
   }
@@ -73,7 +71,8 @@ std::vector<std::byte> compress_cluster(bool zstd, std::span<const std::byte> in
   if (zstd) {
     thread_local ZstdCctx cctx(ZSTD_createCCtx());
     if (!cctx) throw Error(ErrorKind::Io, "", "zstd: cannot allocate a compression context");
-    size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
+    size_t n =
+        ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
     if (ZSTD_isError(n)) return {};  // dstSize_tooSmall: store uncompressed
     out.resize(n);
     return out;

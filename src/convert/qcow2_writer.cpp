@@ -14,9 +14,10 @@
 //           fact.
 //
 // L2 tables follow their data so that only one L2 table is in memory.
+#include "convert/qcow2_writer.hpp"
+
 #include <algorithm>
 
-#include "convert/qcow2_writer.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 

@@ -24,7 +24,7 @@ struct Options {
   uint32_t cluster_bits = 16;   // cluster_size=65536
   uint32_t refcount_order = 4;  // refcount_bits=16
   bool lazy_refcounts = false;
-  bool zstd = false;              // compression_type=zstd
+  bool zstd = false;               // compression_type=zstd
   bool prealloc_metadata = false;  // preallocation=metadata
   bool compress = false;           // -c
   uint64_t cluster_size() const { return uint64_t{1} << cluster_bits; }

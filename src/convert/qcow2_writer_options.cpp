@@ -34,10 +34,14 @@ uint64_t parse_size(const std::string& key, const std::string& v, const std::str
   unsigned shift = 0;
   if (p != e) {
     switch (*p) {
-      case 'b': case 'B': shift = 0; break;
-      case 'k': case 'K': shift = 10; break;
-      case 'm': case 'M': shift = 20; break;
-      case 'g': case 'G': shift = 30; break;
+      case 'b':
+      case 'B': shift = 0; break;
+      case 'k':
+      case 'K': shift = 10; break;
+      case 'm':
+      case 'M': shift = 20; break;
+      case 'g':
+      case 'G': shift = 30; break;
       default: bad(target, key + "='" + v + "': unknown size suffix (use k, M or G)");
     }
     if (p + 1 != e) bad(target, key + "='" + v + "': trailing characters after the size");
@@ -54,9 +58,12 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
   bool refcount_set = false, lazy_set = false, zstd_set = false;
   for (const auto& [key, v] : opts.options) {
     if (key == "compat") {
-      if (v == "0.10" || v == "v2") o.version = 2;
-      else if (v == "1.1" || v == "v3") o.version = 3;
-      else bad(target, "compat='" + v + "': expected 0.10 or 1.1");
+      if (v == "0.10" || v == "v2")
+        o.version = 2;
+      else if (v == "1.1" || v == "v3")
+        o.version = 3;
+      else
+        bad(target, "compat='" + v + "': expected 0.10 or 1.1");
     } else if (key == "cluster_size") {
       uint64_t cs = parse_size(key, v, target);
       // qcow2.txt: cluster_bits >= 9; qemu caps at 21 (2 MiB).
@@ -73,14 +80,20 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
       o.lazy_refcounts = parse_bool(key, v, target);
       lazy_set = o.lazy_refcounts;
     } else if (key == "compression_type") {
-      if (v == "zlib") o.zstd = false;
-      else if (v == "zstd") o.zstd = true;
-      else bad(target, "compression_type='" + v + "': expected zlib or zstd");
+      if (v == "zlib")
+        o.zstd = false;
+      else if (v == "zstd")
+        o.zstd = true;
+      else
+        bad(target, "compression_type='" + v + "': expected zlib or zstd");
       zstd_set = o.zstd;
     } else if (key == "preallocation") {
-      if (v == "off") o.prealloc_metadata = false;
-      else if (v == "metadata") o.prealloc_metadata = true;
-      else bad(target, "preallocation='" + v + "': expected off or metadata");
+      if (v == "off")
+        o.prealloc_metadata = false;
+      else if (v == "metadata")
+        o.prealloc_metadata = true;
+      else
+        bad(target, "preallocation='" + v + "': expected off or metadata");
     } else {
       std::string list;
       for (const auto& k : qcow2_option_keys()) list += (list.empty() ? "" : ", ") + k;

@@ -36,7 +36,7 @@ struct TargetPlan {
   // aligned to the writer's cluster_size(), last one may be cut at
   // virtual_size). Empty ranges are never listed.
   std::vector<std::pair<uint64_t, uint64_t>> data_ranges;  // (offset, length)
-  bool data_ranges_known = false;  // false: writer must not depend on them
+  bool data_ranges_known = false;                          // false: writer must not depend on them
 };
 
 class TargetWriter {

@@ -9,13 +9,14 @@
 //   overHead         first grain (tables rounded up to a 64 KiB boundary)
 //   grains           64 KiB each, uncompressed, in guest order
 //
-// The GT contents depend only on which grains carry data, and the pipeline
-// tells us that up front (TargetPlan::data_ranges): the k-th data grain lives
-// at overHead + k·128. So the tables are computed and written before the
-// first grain and the whole file goes out forward, on any sink. A planned
-// grain the pipeline then skips (it was all zeros after all) is written as
-// zeros (a hole on files). Without a plan the tables are left as holes and
-// patched with pwrite() (seekable sinks only).
+// The GT contents depend only on which grains carry data. On a stream the
+// pipeline tells us that up front (needs_plan(): TargetPlan::data_ranges): the
+// k-th data grain lives at overHead + k·128, so the tables are computed and
+// written before the first grain and the whole file goes out forward. A
+// planned grain the pipeline then skips (it was all zeros after all) is
+// written as zeros. On a seekable file no plan is needed (one read of the
+// source): the tables start as holes and each GT is patched into both copies
+// with pwrite() once the guest offset moves past its 32 MiB.
 #include <algorithm>
 #include <array>
 
@@ -67,7 +68,9 @@ class SparseWriter final : public TargetWriter {
   SparseWriter(ByteSink& sink, Options o) : sink_(sink), opts_(std::move(o)) {}
 
   uint64_t cluster_size() const override { return kGrainBytes; }
-  bool needs_plan() const override { return true; }
+  // Files get one pass over the source (tables patched per GT with pwrite);
+  // streams need the plan to write the tables first.
+  bool needs_plan() const override { return !sink_.seekable(); }
 
   void begin(const TargetPlan& plan) override {
     const std::string& name = sink_.name();
@@ -106,39 +109,56 @@ class SparseWriter final : public TargetWriter {
   }
 
   void write_prepared(uint64_t guest_offset, uint64_t guest_len, std::vector<std::byte> prepared) override {
-    if (guest_offset % kGrainBytes != 0 || guest_len == 0 || guest_len > kGrainBytes ||
-        guest_offset >= virtual_size_ || guest_len > virtual_size_ - guest_offset ||
-        prepared.size() != guest_len || (have_last_ && guest_offset <= last_offset_))
+    if (prepared.size() != guest_len)
       throw Error(ErrorKind::Usage, sink_.name(),
-                  "vmdk writer: " + std::to_string(prepared.size()) + " B at guest offset " +
-                      std::to_string(guest_offset) + " is out of order, unaligned or past the virtual size " +
+                  "vmdk writer: " + std::to_string(prepared.size()) + " B prepared for " +
+                      std::to_string(guest_len) + " B of guest data");
+    write_data(guest_offset, prepared);
+  }
+
+  // A run of whole grains (the last one of the disk may be short), written
+  // with one sink call: consecutive data grains get consecutive slots.
+  void write_data(uint64_t guest_offset, std::span<const std::byte> data) override {
+    const uint64_t len = data.size();
+    if (guest_offset % kGrainBytes != 0 || len == 0 || guest_offset >= virtual_size_ ||
+        len > virtual_size_ - guest_offset ||
+        (len % kGrainBytes != 0 && guest_offset + len != virtual_size_) ||
+        (have_last_ && guest_offset < next_offset_))
+      throw Error(ErrorKind::Usage, sink_.name(),
+                  "vmdk writer: " + std::to_string(len) + " B at guest offset " +
+                      std::to_string(guest_offset) +
+                      " are out of order, not whole grains or past the virtual size " +
                       std::to_string(virtual_size_));
     have_last_ = true;
-    last_offset_ = guest_offset;
-    const uint64_t grain = guest_offset / kGrainBytes;
-    if (with_plan_) {
-      // Planned grains that never came were all zeros: keep their slots.
-      while (!cursor_->done() && cursor_->grain() < grain) {
-        sink_.write_zeros(kGrainBytes);
+    next_offset_ = guest_offset + len;
+    const uint64_t first = guest_offset / kGrainBytes;
+    const uint64_t count = io::div_round_up(len, kGrainBytes);
+    for (uint64_t grain = first; grain < first + count; ++grain) {
+      if (with_plan_) {
+        // Planned grains that never came were all zeros: keep their slots.
+        // (Only possible before the run's first grain.)
+        while (!cursor_->done() && cursor_->grain() < grain) {
+          sink_.write_zeros(kGrainBytes);
+          cursor_->next();
+        }
+        if (cursor_->done() || cursor_->grain() != grain)
+          throw Error(ErrorKind::Usage, sink_.name(),
+                      "vmdk writer: grain at guest offset " + std::to_string(grain * kGrainBytes) +
+                          " is not in the conversion plan the tables were written from");
         cursor_->next();
+      } else {
+        const uint64_t gt = grain / kGtes;
+        if (gt_used_ && gt != gt_index_) flush_gt();
+        if (!gt_used_) {
+          gt_.fill(0);
+          gt_index_ = gt;
+          gt_used_ = true;
+        }
+        gt_[grain % kGtes] = grain_sector(allocated_++);
       }
-      if (cursor_->done() || cursor_->grain() != grain)
-        throw Error(ErrorKind::Usage, sink_.name(),
-                    "vmdk writer: grain at guest offset " + std::to_string(guest_offset) +
-                        " is not in the conversion plan the tables were written from");
-      cursor_->next();
-    } else {
-      const uint64_t gt = grain / kGtes;
-      if (gt_used_ && gt != gt_index_) flush_gt();
-      if (!gt_used_) {
-        gt_.fill(0);
-        gt_index_ = gt;
-        gt_used_ = true;
-      }
-      gt_[grain % kGtes] = grain_sector(allocated_++);
     }
-    sink_.write(prepared);
-    sink_.write_zeros(kGrainBytes - prepared.size());  // grains are whole on disk
+    sink_.write(data);
+    sink_.write_zeros(count * kGrainBytes - len);  // grains are whole on disk
   }
 
   void end() override {
@@ -234,7 +254,7 @@ class SparseWriter final : public TargetWriter {
   bool gt_used_ = false;
   uint64_t allocated_ = 0;
   bool have_last_ = false;
-  uint64_t last_offset_ = 0;
+  uint64_t next_offset_ = 0;
 };
 
 }  // namespace

@@ -16,9 +16,13 @@ std::vector<Finding> ambiguity_findings(const ByteSource& src) {
     claims.push_back(r.format + " (score " + std::to_string(r.score) + ")");
     glance_names.push_back(r.glance_disk_format.empty() ? r.format : r.glance_disk_format);
   }
-  // Glance's gpt inspector looks only at sector 0 (our probe window covers it).
+  // Glance's gpt inspector looks only at sector 0. It clashes only with a
+  // format whose header is there too (score 100); a fixed VHD (tail footer,
+  // score 50) of a partitioned disk has the guest's MBR at 510 by design.
+  bool head_claim = false;
+  for (const ProbeResult& r : results) head_claim = head_claim || (r.format != "raw" && r.score >= 100);
   ProbeWindow w = read_probe_window(src);
-  if (!claims.empty() && glance_gpt_match(w.head)) {
+  if (head_claim && glance_gpt_match(w.head)) {
     claims.push_back("gpt (MBR signature at 510)");
     glance_names.push_back("gpt");
   }

@@ -80,6 +80,23 @@ else
   echo "skip: cannot mount a tmpfs here"
 fi
 
+# --- bounded memory: a 100 GiB sparse image (data in every GiB) -------------------
+huge=$tmp/huge.raw
+truncate -s 100G "$huge"
+for i in $(seq 0 99); do
+  printf 'data %d' "$i" | dd of="$huge" bs=1 seek=$((i * 1073741824 + 12345)) conv=notrunc status=none
+done
+for args in "-O qcow2 --checksum" "-O qcow2 -c" "-O raw"; do
+  # shellcheck disable=SC2086
+  kb=$( { /usr/bin/time -f %M "$IMGTOOL" convert $args "$huge" "$tmp/huge.out" >/dev/null; } 2>&1 | tail -1)
+  if [ "${kb:-999999}" -lt 102400 ] && qemu-img compare -q -f raw "$huge" "$tmp/huge.out"; then
+    ok "100 GiB $args: peak RSS ${kb} KiB"
+  else
+    fail "100 GiB $args: peak RSS ${kb} KiB or content differs"
+  fi
+  rm -f "$tmp/huge.out"
+done
+
 # --- unwritable target directory --------------------------------------------------
 err=$("$IMGTOOL" convert -O raw "$src" "$tmp/missing/dir/o.raw" 2>&1)
 rc=$?

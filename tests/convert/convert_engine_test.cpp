@@ -38,12 +38,16 @@ ConvertOptions opts(const std::string& fmt, std::map<std::string, std::string> o
   return r;
 }
 
-const SourceImage& raw_src() { return convert_source("raw"); }
+const SourceImage& raw_src() {
+  return convert_source("raw");
+}
 
 int compare(const std::string& a, const std::string& fa, const std::string& b, const std::string& fb) {
   return run("qemu-img compare -f " + fa + " -F " + fb + " " + sh_quote(a) + " " + sh_quote(b)).exit_code;
 }
-int check(const std::string& f) { return run("qemu-img check " + sh_quote(f)).exit_code; }
+int check(const std::string& f) {
+  return run("qemu-img check " + sh_quote(f)).exit_code;
+}
 
 size_t files_in(const fs::path& dir) {
   size_t n = 0;
@@ -190,9 +194,8 @@ TEST(ConvertEngine, ChecksumEqualsMd5sumAndSha512sum) {
     std::string name;
     ConvertOptions o;
   };
-  std::vector<Case> cases{{"r.raw", opts("raw")},
-                          {"q.qcow2", opts("qcow2")},
-                          {"c.qcow2", opts("qcow2", {}, true)}};
+  std::vector<Case> cases{
+      {"r.raw", opts("raw")}, {"q.qcow2", opts("qcow2")}, {"c.qcow2", opts("qcow2", {}, true)}};
   for (auto& c : cases) {
     c.o.checksum = true;
     const std::string dst = out.file(c.name);

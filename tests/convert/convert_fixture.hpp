@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,11 +21,10 @@ namespace imgtool::test {
 constexpr uint64_t kConvertVsize = 41126400;
 
 struct SourceImage {
-  std::string name;    // test label
+  std::string name;  // test label
   std::string path;
   std::string format;  // qemu format name
 };
-
 
 namespace convert_fixture_detail {
 
@@ -37,8 +36,7 @@ inline const char* const kWrites[] = {
     "write -z 3211264 64k",  // zeros inside data
     "write -P 0x44 17825792 512",
     "write -s RAND 26214400 256k",  // incompressible
-    "write -P 0x55 30408704 2M",
-    "write -z 31457280 256k",
+    "write -P 0x55 30408704 2M",   "write -z 31457280 256k",
     "write -P 0x66 41125888 512",  // the last sector of the odd-sized disk
 };
 
@@ -74,8 +72,10 @@ struct Fixture {
     make("qcow2_v3", "qcow2", "compat=1.1");
     // Extended L2: 2 KiB subclusters written and zeroed one by one.
     std::string ext = make("qcow2_extl2", "qcow2", "compat=1.1,extended_l2=on,cluster_size=64k");
-    run_ok("qemu-io -f qcow2 -c 'write -P 0x77 5244928 2k' -c 'write -P 0x78 5251072 6k' "
-           "-c 'write -z 5253120 2k' -c 'write -P 0x79 8390656 1k' " + sh_quote(ext));
+    run_ok(
+        "qemu-io -f qcow2 -c 'write -P 0x77 5244928 2k' -c 'write -P 0x78 5251072 6k' "
+        "-c 'write -z 5253120 2k' -c 'write -P 0x79 8390656 1k' " +
+        sh_quote(ext));
     auto conv = [&](const std::string& name, const std::string& fmt, const std::string& args) {
       std::string p = dir.file(name + "." + fmt);
       run_ok("qemu-img convert -f raw -O " + fmt + " " + args + " " + sh_quote(raw) + " " + sh_quote(p));
@@ -98,7 +98,9 @@ inline Fixture& fixture() {
 }  // namespace convert_fixture_detail
 using namespace convert_fixture_detail;
 
-inline const std::vector<SourceImage>& convert_sources() { return fixture().sources; }
+inline const std::vector<SourceImage>& convert_sources() {
+  return fixture().sources;
+}
 
 inline const SourceImage& convert_source(const std::string& name) {
   for (const auto& s : convert_sources())
@@ -106,7 +108,9 @@ inline const SourceImage& convert_source(const std::string& name) {
   throw std::runtime_error("no convert source " + name);
 }
 
-inline const TempDir& convert_fixture_dir() { return fixture().dir; }
+inline const TempDir& convert_fixture_dir() {
+  return fixture().dir;
+}
 
 inline bool is_placeholder_error(const Error& e) {
   return e.kind() == ErrorKind::Unsupported && e.message().find("not built yet") != std::string::npos;

@@ -34,7 +34,8 @@ const std::vector<std::string> kSources{"raw",        "qcow2_v2",   "qcow2_v3", 
 
 // Converts with the library; skips while a driver is still a placeholder
 // or the vmdk writer has not landed.
-bool convert_or_skip(const SourceImage& s, const Target& t, const std::string& dst, ConvertStats* st = nullptr) {
+bool convert_or_skip(const SourceImage& s, const Target& t, const std::string& dst,
+                     ConvertStats* st = nullptr) {
   ConvertOptions o;
   o.target_format = t.format;
   o.options = t.options;

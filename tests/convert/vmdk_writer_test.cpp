@@ -81,13 +81,14 @@ void drive(TargetWriter& w, ByteSink& sink, const RawImage& raw, DriveOptions o 
   std::vector<std::pair<uint64_t, std::string>> clusters;
   TargetPlan plan;
   plan.virtual_size = raw.size;
-  plan.data_ranges_known = o.plan_known;
+  // As the pipeline: a plan only for writers that ask for one.
+  plan.data_ranges_known = o.plan_known && w.needs_plan();
   for (uint64_t off = 0; off < raw.size; off += cs) {
     std::string buf(std::min(cs, raw.size - off), '\0');
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     bool zero = buf.find_first_not_of('\0') == std::string::npos;
     if (!zero) clusters.emplace_back(off, buf);
-    if (o.plan_known && (!zero || o.drop_from_plan_is_zero)) {
+    if (plan.data_ranges_known && (!zero || o.drop_from_plan_is_zero)) {
       if (!plan.data_ranges.empty() && plan.data_ranges.back().first + plan.data_ranges.back().second == off)
         plan.data_ranges.back().second += buf.size();
       else
@@ -95,9 +96,23 @@ void drive(TargetWriter& w, ByteSink& sink, const RawImage& raw, DriveOptions o 
     }
   }
   w.begin(plan);
-  for (const auto& [off, buf] : clusters) {
-    auto span = std::as_bytes(std::span(buf.data(), buf.size()));
-    w.write_prepared(off, buf.size(), w.prepare(off, span));
+  if (w.compresses()) {
+    for (const auto& [off, buf] : clusters) {
+      auto span = std::as_bytes(std::span(buf.data(), buf.size()));
+      w.write_prepared(off, buf.size(), w.prepare(off, span));
+    }
+  } else {
+    // Runs of consecutive data clusters (at most 2 MiB, like the pipeline's
+    // chunks) through write_data().
+    for (size_t i = 0; i < clusters.size();) {
+      std::string run = clusters[i].second;
+      size_t j = i + 1;
+      while (j < clusters.size() && clusters[j].first == clusters[i].first + run.size() &&
+             run.size() < (2u << 20))
+        run += clusters[j++].second;
+      w.write_data(clusters[i].first, std::as_bytes(std::span(run.data(), run.size())));
+      i = j;
+    }
   }
   w.end();
   sink.finish();
@@ -344,6 +359,10 @@ TEST(VmdkWriter, SparseWithoutPlanPatchesTablesOnFiles) {
   RawImage raw =
       make_raw(dir, 70 * 1024 * 1024, {{5, pattern(100, 1)}, {40 * 1024 * 1024, pattern(kG + 7, 2)}});
   const std::string out = dir.file("np.vmdk");
+  {
+    auto file = create_atomic_file(out);
+    EXPECT_FALSE(make_vmdk_writer(*file, opts({}))->needs_plan());  // one pass on files
+  }
   convert(raw, out, opts({}), /*seekable=*/true, DriveOptions{/*plan_known=*/false});
   expect_good_vmdk(raw, out, "monolithicSparse");
   expect_glance_ok(out, raw.size);

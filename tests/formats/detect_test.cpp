@@ -126,6 +126,22 @@ TEST_F(DetectTest, FixedVhdIsVpcFromTheTail) {
   EXPECT_EQ(run_ok("qemu-img info " + sh_quote(p)).find("file format: raw") != std::string::npos, true);
 }
 
+// The guest's MBR sits at 510 of a fixed VHD: not a clash (the footer is at the end).
+TEST_F(DetectTest, FixedVhdOfPartitionedDiskIsNotAmbiguous) {
+  std::string raw = sparse("m.raw", 4 << 20), p = f("fixed.vhd");
+  run_ok("printf 'label: dos\\n2048,,83\\n' | sfdisk -q " + sh_quote(raw));
+  qemu_img("convert -q -f raw -O vpc -o subformat=fixed " + sh_quote(raw) + " " + sh_quote(p));
+  EXPECT_EQ(detect(p), "vpc");
+  EXPECT_TRUE(ambiguity_findings(*open_file_source(p)).empty());
+  // ... but a head-magic format with an MBR signature is one (Glance: "gpt" + "qed").
+  std::string q = make("q.qed", "-f qed");
+  poke(q, 510, "\x55\xaa");
+  auto fs = ambiguity_findings(*open_file_source(q));
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_NE(fs[0].message.find("qed (score 100), gpt (MBR signature at 510)"), std::string::npos)
+      << fs[0].message;
+}
+
 TEST_F(DetectTest, DifferencingVhdIsUnsafe) {
   std::string p = make("diff.vhd", "-f vpc");
   poke_be32(p, 60, 4);  // disk type: differencing
@@ -323,10 +339,11 @@ TEST_F(DetectTest, RawMbr) {
 
 // Glance test_gpt_mbr_check, one mutation at a time.
 TEST_F(DetectTest, GlanceMbrChecks) {
+  std::string gpt = sparse("gpt.raw", 4 << 20);
+  run_ok("sgdisk -n 1:2048:0 " + sh_quote(gpt));
   auto fresh_gpt = [&](const std::string& n) {
-    std::string p = sparse(n, 4 << 20);
-    run_ok("sgdisk -n 1:2048:0 " + sh_quote(p));
-    return p;
+    std::filesystem::copy_file(gpt, f(n));
+    return f(n);
   };
   auto pf = [](const std::string& p) { return partition_table_findings(*open_file_source(p)); };
   std::string p = fresh_gpt("boot.raw");

@@ -57,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Layout{"extl2_32k", "extended_l2=on,cluster_size=32k", 32768},
                       Layout{"prealloc", "preallocation=metadata", 65536},
                       Layout{"v2_512", "compat=0.10,cluster_size=512", 512}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& p) { return std::string(p.param.name); });
 
 TEST(Qcow2, ExtendedL2SubclusterKinds) {
   TempDir d;

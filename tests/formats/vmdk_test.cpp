@@ -102,6 +102,24 @@ TEST(VmdkStreamOptimized, ConvertedImageMatchesQemu) {
   for (bool b : ok) EXPECT_TRUE(b);
 }
 
+// Second opinion: libvmdk's vmdkinfo agrees on media size and content ids.
+TEST(VmdkSecondOpinion, VmdkinfoAgreesOnSizeAndCid) {
+  if (!have_tool("vmdkinfo")) GTEST_SKIP() << "vmdkinfo (libvmdk-utils) not installed";
+  TempDir t;
+  for (const char* sub : {"monolithicSparse", "streamOptimized"}) {
+    const std::string img = t.file(std::string(sub) + ".vmdk");
+    qemu_img("create -q -f vmdk -o subformat=" + std::string(sub) + " " + q(img) + " 5M");
+    auto im = open_vmdk(img);
+    const std::string out = run_ok("vmdkinfo " + q(img));
+    EXPECT_NE(out.find("(" + std::to_string(im->info().virtual_size) + " bytes)"), std::string::npos) << out;
+    char cid[16];
+    std::snprintf(cid, sizeof cid, "0x%08llx",
+                  static_cast<unsigned long long>(im->info().format_specific_data.find("cid")->as_int()));
+    EXPECT_NE(out.find(cid), std::string::npos) << out;
+    EXPECT_NE(out.find("Parent content identifier:\t0xffffffff"), std::string::npos) << out;
+  }
+}
+
 TEST(VmdkBacking, ParentHintReportedNeverOpened) {
   TempDir t;
   const std::string base = t.file("base.vmdk"), child = t.file("child.vmdk");

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Publish benchmark (docs/performance.md, "publish"): a 1 GiB qcow2, half data
+# and half holes, uploaded to the local Glance of tests/glance/glance-dev.sh by
+#   1. the plain curl sequence (token, POST, PUT --data-binary, GET)
+#   2. openstack image create --file
+#   3. imgtool publish
+# and, for conversion, qemu-img convert -O raw + openstack image create versus
+# imgtool publish --convert-to raw (one pass, no temporary file).
+# Usage: bench/publish_bench.sh [IMGTOOL] [RUNS]   (Glance must be running)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+IMGTOOL=${1:-$root/build/bin/imgtool}
+RUNS=${2:-3}
+env_file=${IMGTOOL_GLANCE_ENV:-$root/tests/glance/.state/env}
+[ -f "$env_file" ] || { echo "no $env_file: run tests/glance/glance-dev.sh start" >&2; exit 1; }
+# shellcheck disable=SC1090
+source "$env_file"
+glance_admin
+work=$(mktemp -d "${TMPDIR:-/tmp}/publish-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+img=$work/half.qcow2
+qemu-img create -q -f qcow2 "$img" 1G
+cmds=""
+for i in 0 2 4 6 8 10 12 14; do cmds+=" -c 'write -P $((i + 1)) $((i * 64))M 64M'"; done
+eval qemu-io -f qcow2 "$cmds" "$img" >/dev/null
+echo "image: $(du -h --apparent-size "$img" | cut -f1) qcow2, 512 MiB data + 512 MiB holes"
+
+cat >"$work/curl.sh" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+tok=\$(curl -sf -D - -o /dev/null -H 'Content-Type: application/json' \\
+  -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"$OS_USERNAME","domain":{"name":"Default"},"password":"$OS_PASSWORD"}}},"scope":{"project":{"name":"$OS_PROJECT_NAME","domain":{"name":"Default"}}}}}' \\
+  "$OS_AUTH_URL/auth/tokens" | tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+id=\$(curl -sf -H "X-Auth-Token: \$tok" -H 'Content-Type: application/json' \\
+  -d '{"name":"bench-curl","disk_format":"qcow2","container_format":"bare"}' "$IMGTOOL_GLANCE_URL/v2/images" |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -sf -X PUT -H "X-Auth-Token: \$tok" -H 'Content-Type: application/octet-stream' \\
+  --data-binary @"\$1" "$IMGTOOL_GLANCE_URL/v2/images/\$id/file"
+curl -sf -H "X-Auth-Token: \$tok" "$IMGTOOL_GLANCE_URL/v2/images/\$id" >/dev/null
+EOF
+chmod +x "$work/curl.sh"
+
+cleanup_cmd="openstack image list -f value -c ID -c Name | awk '/ bench-/{print \$1}' | xargs -r openstack image delete"
+
+hyperfine --runs "$RUNS" --export-markdown "$work/upload.md" --cleanup "$cleanup_cmd" \
+  -n "curl sequence" "$work/curl.sh $img" \
+  -n "openstack image create" "openstack image create --disk-format qcow2 --container-format bare --file $img bench-osc" \
+  -n "imgtool publish" "$IMGTOOL publish --name bench-imgtool $img"
+
+hyperfine --runs "$RUNS" --export-markdown "$work/convert.md" --cleanup "$cleanup_cmd; rm -f $work/tmp.raw" \
+  -n "qemu-img convert + openstack image create" \
+  "qemu-img convert -O raw $img $work/tmp.raw && openstack image create --disk-format raw --container-format bare --file $work/tmp.raw bench-osc-raw" \
+  -n "imgtool publish --convert-to raw" "$IMGTOOL publish --convert-to raw --name bench-imgtool-raw $img"
+cat "$work/upload.md" "$work/convert.md"
