@@ -7,13 +7,13 @@
 #
 # Usage: bench/checksum_bench.sh [IMGTOOL] [SIZE_GIB]
 #   IMGTOOL   default build/bin/imgtool;  SIZE_GIB default 4
-# Env: BENCH_DIR (default /tmp/imgtool-bench), RUNS (default 3).
+# Env: BENCH_DIR (default /tmp/imgtool-checksum-bench), RUNS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 imgtool=$(realpath "${1:-build/bin/imgtool}")
 gib=${2:-4}
 runs=${RUNS:-3}
-dir=${BENCH_DIR:-/tmp/imgtool-bench}
+dir=${BENCH_DIR:-/tmp/imgtool-checksum-bench}
 f=$dir/data-${gib}g.bin
 mkdir -p "$dir"
 

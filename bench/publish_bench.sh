@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Publish benchmark (docs/performance.md, "publish"): a 1 GiB qcow2, half data
 # and half holes, uploaded to the local Glance of tests/glance/glance-dev.sh by
-#   1. the plain curl sequence (token, POST, PUT --data-binary, GET)
+#   1. the plain curl sequence (token, POST, PUT -T, GET)
 #   2. openstack image create --file
 #   3. imgtool publish
-# and, for conversion, qemu-img convert -O raw + openstack image create versus
+# (curl -T streams the file like imgtool does; --data-binary @FILE would
+# first read the whole file into memory) and, for conversion, qemu-img convert -O raw + openstack image create versus
 # imgtool publish --convert-to raw (one pass, no temporary file).
 # Usage: bench/publish_bench.sh [IMGTOOL] [RUNS]   (Glance must be running)
 set -euo pipefail
@@ -35,7 +36,7 @@ id=\$(curl -sf -H "X-Auth-Token: \$tok" -H 'Content-Type: application/json' \\
   -d '{"name":"bench-curl","disk_format":"qcow2","container_format":"bare"}' "$IMGTOOL_GLANCE_URL/v2/images" |
   /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 curl -sf -X PUT -H "X-Auth-Token: \$tok" -H 'Content-Type: application/octet-stream' \\
-  --data-binary @"\$1" "$IMGTOOL_GLANCE_URL/v2/images/\$id/file"
+  -T "\$1" "$IMGTOOL_GLANCE_URL/v2/images/\$id/file"
 curl -sf -H "X-Auth-Token: \$tok" "$IMGTOOL_GLANCE_URL/v2/images/\$id" >/dev/null
 EOF
 chmod +x "$work/curl.sh"

@@ -76,7 +76,7 @@ class MemorySource final : public ByteSource {
   size_t read_at(uint64_t offset, std::span<std::byte> out) const override {
     if (offset >= bytes_.size()) return 0;
     size_t n = std::min<uint64_t>(out.size(), bytes_.size() - offset);
-    std::memcpy(out.data(), bytes_.data() + offset, n);
+    if (n != 0) std::memcpy(out.data(), bytes_.data() + offset, n);  // empty span: data() may be null (UB)
     return n;
   }
 

@@ -176,6 +176,23 @@ TEST(GlancePublish, ConvertToRawStoresWhatQemuImgConvertWrites) {
 }
 
 
+TEST(GlancePublish, ConvertToQcow2AndVmdkStreamsValidImages) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_raw(t);
+  for (std::string fmt : {"qcow2", "vmdk"}) {
+    SCOPED_TRACE(fmt);
+    std::string back = t.file("back." + fmt);
+    Published p = publish(clean_env(admin_vars()), sh_quote(raw) + " --convert-to " + fmt + " --name " + unique_name(fmt));
+    ASSERT_EQ(p.run.exit_code, 0) << p.run.err;
+    EXPECT_EQ(p.out["disk_format"], fmt);
+    EXPECT_EQ(p.out["verified_hash_algo"], "sha512");
+    glance_download(p.id(), back);
+    run_ok("qemu-img compare -f raw -F " + fmt + " " + sh_quote(raw) + " " + sh_quote(back));
+    glance_delete(p.id());
+  }
+}
+
 TEST(GlancePublish, ImportWaitReuseExistingAndChecksumVerify) {
   REQUIRE_GLANCE();
   TempDir t;
