@@ -23,11 +23,22 @@ echo "Versions: $("$imgtool" --version), $(qemu-img --version | head -1), $(hype
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Script: bench/info_bench.sh."
 echo
 for img in big.qcow2 big.raw; do
-  hyperfine -N --warmup 5 --runs 40 --export-markdown "$img.md" \
+  hyperfine -N --warmup 5 --runs 40 --export-json "$img.json" \
     -n "imgtool info $img" "$imgtool info $img" \
-    -n "qemu-img info $img" "qemu-img info $img" >/dev/null
-  cat "$img.md"
-  # Ratio of the means (hyperfine's JSON would need jq; compute from a rerun).
+    -n "qemu-img info $img" "qemu-img info $img" \
+    -n "imgtool --version (startup only)" "$imgtool --version" >/dev/null
+  # Wall time is noisy on a shared machine; user+sys CPU time is reported too.
+  /usr/bin/python3 - "$img.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("| Command | wall mean ± σ [ms] | wall min [ms] | user+sys mean [ms] |")
+print("|:---|---:|---:|---:|")
+for x in r:
+    print(f"| `{x['command']}` | {x['mean']*1e3:.1f} ± {x['stddev']*1e3:.1f} | {x['min']*1e3:.1f} | {(x['user']+x['system'])*1e3:.1f} |")
+a, b = r[0], r[1]
+print(f"\nRatio imgtool/qemu-img: wall mean {a['mean']/b['mean']:.2f}, wall min {a['min']/b['min']:.2f}, "
+      f"CPU {(a['user']+a['system'])/(b['user']+b['system']):.2f}.")
+PY
   echo
   for tool in "$imgtool" qemu-img; do
     rss=$(/usr/bin/time -f %M "$tool" info "$img" 2>&1 >/dev/null | tail -n 1)

@@ -28,29 +28,29 @@ namespace imgtool {
 
 // How to reach the cloud. The secrets themselves are never options.
 struct GlanceConnection {
-  std::string cloud;   // clouds.yaml entry (--os-cloud); empty = OS_CLOUD or the OS_* variables
-  std::string cacert;  // PEM bundle (--os-cacert); overrides OS_CACERT / clouds.yaml cacert
+  std::string cloud;      // clouds.yaml entry (--os-cloud); empty = OS_CLOUD or the OS_* variables
+  std::string cacert;     // PEM bundle (--os-cacert); overrides OS_CACERT / clouds.yaml cacert
   bool insecure = false;  // --insecure: no TLS verification
 };
 
 struct PublishOptions {
-  std::string name;                      // empty = file name without directory and extension
-  std::string disk_format = "auto";      // auto = detected; explicit ones must match the bytes
+  std::string name;                  // empty = file name without directory and extension
+  std::string disk_format = "auto";  // auto = detected; explicit ones must match the bytes
   std::string container_format = "bare";
-  std::string visibility;                // public|private|shared|community; empty = server default
+  std::string visibility;  // public|private|shared|community; empty = server default
   std::vector<std::pair<std::string, std::string>> properties;  // extra image properties
   std::vector<std::string> tags;
   std::optional<uint64_t> min_disk;  // GiB
   std::optional<uint64_t> min_ram;   // MiB
   bool protected_image = false;
-  std::string convert_to;                      // raw|qcow2|vmdk: convert while uploading
+  std::string convert_to;                              // raw|qcow2|vmdk: convert while uploading
   std::map<std::string, std::string> convert_options;  // -o key=value for convert_to
-  bool use_import = false;     // stage + import (glance-direct) instead of PUT /file
-  std::vector<std::string> stores;  // --store for import
-  bool dry_run = false;        // hash and show what would be sent; send nothing
-  bool wait = false;           // with use_import: wait for "active"
-  bool keep_on_error = false;  // leave a failed image for inspection
-  bool reuse_existing = false; // an active image with the same size + os_hash_value is returned instead
+  bool use_import = false;                             // stage + import (glance-direct) instead of PUT /file
+  std::vector<std::string> stores;                     // --store for import
+  bool dry_run = false;                                // hash and show what would be sent; send nothing
+  bool wait = false;                                   // with use_import: wait for "active"
+  bool keep_on_error = false;                          // leave a failed image for inspection
+  bool reuse_existing = false;  // an active image with the same size + os_hash_value is returned instead
   GlanceConnection connection;
   // Progress of the upload: bytes sent, total when known. Called often.
   std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
@@ -78,9 +78,9 @@ struct PublishResult {
   std::string local_sha512;
   std::string verified_hash_algo;  // the algorithm compared with os_hash_value; empty = not compared
   bool dry_run = false;
-  bool reused = false;             // reuse_existing found this image; nothing uploaded
-  std::string endpoint;            // Glance base URL used
-  std::string request_json;        // the POST body (dry run)
+  bool reused = false;       // reuse_existing found this image; nothing uploaded
+  std::string endpoint;      // Glance base URL used
+  std::string request_json;  // the POST body (dry run)
 };
 
 // Publishes the image at `path`. Throws imgtool::Error: Usage (bad options,

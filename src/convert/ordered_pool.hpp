@@ -37,6 +37,10 @@ class OrderedPool {
   }
   // Stops the workers (each finishes at most its current job) and joins them.
   ~OrderedPool() {
+    {
+      std::lock_guard lk(m_);
+      stopping_ = true;
+    }
     for (auto& t : threads_) t.request_stop();
     cv_work_.notify_all();
     threads_.clear();  // joins
@@ -83,8 +87,8 @@ class OrderedPool {
       std::pair<uint64_t, Job> item;
       {
         std::unique_lock lk(m_);
-        if (!cv_work_.wait(lk, st, [this] { return !queue_.empty(); }) || st.stop_requested())
-          return;  // stopping: queued jobs are abandoned
+        cv_work_.wait(lk, [this, &st] { return !queue_.empty() || stopping_ || st.stop_requested(); });
+        if (stopping_ || st.stop_requested()) return;  // stopping: queued jobs are abandoned
         item = std::move(queue_.front());
         queue_.pop_front();
       }
@@ -109,8 +113,12 @@ class OrderedPool {
   WorkFn work_;
   const size_t window_;
   std::mutex m_;
-  std::condition_variable_any cv_work_;
-  std::condition_variable_any cv_done_;
+  // Plain condition variables: notify takes no lock, so a worker preempted
+  // right after notifying cannot stall the consumer (condition_variable_any
+  // locks an internal mutex in notify, measurably slow on a loaded machine).
+  std::condition_variable cv_work_;
+  std::condition_variable cv_done_;
+  bool stopping_ = false;  // guarded by m_
   std::deque<std::pair<uint64_t, Job>> queue_;
   std::vector<Slot> slots_;
   uint64_t submitted_ = 0;             // consumer thread only

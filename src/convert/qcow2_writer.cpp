@@ -51,7 +51,8 @@ class Qcow2Writer final : public TargetWriter {
                   "virtual size " + std::to_string(vsize_) + " needs " + std::to_string(l1) +
                       " L1 entries; qcow2 allows 4194304 with cluster_size " + std::to_string(c_));
     l1_.assign(static_cast<size_t>(l1), 0);
-    l1_clusters_ = std::max<uint64_t>(1, io::div_round_up(l1 * 8, c_));
+    // A 0-byte disk has no L1 cluster at all (qemu-img check would count one as leaked).
+    l1_clusters_ = io::div_round_up(l1 * 8, c_);
     if (forward_) {
       if (!plan.data_ranges_known && !o_.prealloc_metadata)
         throw Error(ErrorKind::Usage, sink_.name(), "qcow2 forward layout needs the data plan");

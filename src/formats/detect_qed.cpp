@@ -16,9 +16,19 @@ namespace imgtool::formats {
 namespace {
 
 constexpr size_t kHeaderSize = 64;
-constexpr size_t kFeatures = 16, kImageSize = 48, kBackingOffset = 56, kBackingSize = 60;
+constexpr size_t kClusterSize = 4, kFeatures = 16, kImageSize = 48, kBackingOffset = 56, kBackingSize = 60;
 constexpr uint64_t kFeatBacking = 1, kFeatNeedCheck = 2;
 constexpr uint32_t kMaxBackingName = 4096;  // qemu: sizeof(BlockDriverState.auto_backing_file)
+
+// qemu bdrv_get_full_backing_filename_from_filename: relative names resolve
+// against the image's directory; absolute and "proto:" names stay as they are.
+std::string full_backing_name(const std::string& image, const std::string& backing) {
+  if (!backing.empty() && backing[0] == '/') return backing;
+  const size_t colon = backing.find(':');
+  if (colon != std::string::npos && backing.find('/') > colon) return backing;
+  const size_t slash = image.rfind('/');
+  return slash == std::string::npos ? backing : image.substr(0, slash + 1) + backing;
+}
 
 }  // namespace
 
@@ -31,6 +41,7 @@ std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const Ope
   if (!has_magic(h, 0, std::string_view("QED\0", 4)))
     throw Error(ErrorKind::Format, src->name(), "not a QED image: expected 'QED\\0' at offset 0", 0);
   ImageInfo info = detected_info(*src, "qed", "", io::load_le64(h, kImageSize));
+  info.cluster_size = io::load_le32(h, kClusterSize);  // qemu bdrv_qed_get_info
   const uint64_t features = io::load_le64(h, kFeatures);
   info.dirty = (features & kFeatNeedCheck) != 0;
   std::vector<Finding> findings;
@@ -46,6 +57,7 @@ std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const Ope
     std::string backing =
         printable(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), kMaxBackingName);
     info.backing_filename = backing;
+    info.full_backing_filename = full_backing_name(src->name(), backing);
     info.referenced_files.push_back(backing);
     findings.push_back({FindingKind::Unsafe, "QED image has a backing file '" + backing +
                                                  "' (header offset " + io::hex(off) +

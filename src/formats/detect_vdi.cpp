@@ -14,7 +14,7 @@ namespace imgtool::formats {
 namespace {
 
 constexpr size_t kHeaderSize = 512;
-constexpr size_t kSignature = 0x40, kVersion = 0x44, kImageType = 0x4c, kDiskSize = 0x170,
+constexpr size_t kSignature = 0x40, kVersion = 0x44, kImageType = 0x4c, kDiskSize = 0x170, kBlockSize = 0x178,
                  kParentUuid = 0x1b8;
 constexpr uint32_t kMagic = 0xbeda107f;
 constexpr uint32_t kTypeDiff = 4;
@@ -38,6 +38,7 @@ std::unique_ptr<Image> vdi_open(std::shared_ptr<const ByteSource> src, const Ope
   uint64_t vsize = io::load_le64(h, kDiskSize);
   if (vsize % 512 != 0 && vsize <= UINT64_MAX - 511) vsize = io::align_up(vsize, 512);
   ImageInfo info = detected_info(*src, "vdi", "vdi", vsize);
+  info.cluster_size = io::load_le32(h, kBlockSize);  // qemu vdi_get_info
   const uint32_t version = io::load_le32(h, kVersion);
   info.extra.set("vdi-version",
                  InfoNode::string(std::to_string(version >> 16) + "." + std::to_string(version & 0xffff)));

@@ -123,7 +123,7 @@ std::unique_ptr<Image> vhdx_open(std::shared_ptr<const ByteSource> src, const Op
   if (std::optional<Item> fp = meta.find(kFileParameters)) {
     // §2.6.2.1: u32 BlockSize, then u32 flags (bit 0 LeaveBlocksAllocated, bit 1 HasParent).
     const uint64_t v = read_item_u64(*src, *fp, "File Parameters");
-    info.extra.set("vhdx-block-size", InfoNode::integer(int64_t(v & 0xffffffffu)));
+    info.cluster_size = v & 0xffffffffu;  // qemu vhdx_get_info: the block size
     has_parent = has_parent || ((v >> 32) & kHasParent) != 0;
   }
   if (has_parent)

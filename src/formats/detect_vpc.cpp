@@ -126,7 +126,9 @@ std::unique_ptr<Image> vpc_open(std::shared_ptr<const ByteSource> src, const Ope
     if (!has_magic(dyn, 0, kDynMagic))
       throw Error(ErrorKind::Format, src->name(), "VHD dynamic header: expected 'cxsparse'", dyn_off);
     // qemu vpc_open "Page table too small": the BAT must cover the disk.
-    uint64_t covered = uint64_t(io::load_be32(dyn, kMaxTableEntries)) * io::load_be32(dyn, kBlockSize);
+    const uint32_t block_size = io::load_be32(dyn, kBlockSize);
+    info.cluster_size = block_size;  // qemu vpc_get_info reports the block size of dynamic disks
+    uint64_t covered = uint64_t(io::load_be32(dyn, kMaxTableEntries)) * block_size;
     if (covered < vsize)
       findings.push_back({FindingKind::Corruption, "VHD block table covers " + std::to_string(covered) +
                                                        " bytes, less than the virtual size " +

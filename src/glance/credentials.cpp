@@ -22,7 +22,8 @@ bool truthy(const std::string& v) {
 std::string normalise_auth_url(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   if (url.size() >= 5 && url.compare(url.size() - 5, 5, "/v2.0") == 0)
-    throw Error(ErrorKind::Usage, "", "auth URL " + url + " is Keystone v2.0; imgtool speaks Keystone v3 only");
+    throw Error(ErrorKind::Usage, "",
+                "auth URL " + url + " is Keystone v2.0; imgtool speaks Keystone v3 only");
   if (url.size() < 3 || url.compare(url.size() - 3, 3, "/v3") != 0) url += "/v3";
   return url;
 }
@@ -32,8 +33,9 @@ AuthType parse_auth_type(const std::string& t, const std::string& where) {
   if (t == "v3applicationcredential" || t == "applicationcredential" || t == "v3_application_credential")
     return AuthType::ApplicationCredential;
   if (t == "token" || t == "v3token") return AuthType::Token;
-  throw Error(ErrorKind::Unsupported, "",
-              where + " auth type '" + t + "' is not supported (use password, v3applicationcredential or token)");
+  throw Error(
+      ErrorKind::Unsupported, "",
+      where + " auth type '" + t + "' is not supported (use password, v3applicationcredential or token)");
 }
 
 void infer_auth_type(Credentials& c, const std::string& explicit_type, const std::string& where) {
@@ -58,7 +60,8 @@ void validate(Credentials& c, std::vector<std::string>& notes, bool from_env) {
   switch (c.auth_type) {
     case AuthType::Password:
       if (c.username.empty() && c.user_id.empty())
-        throw Error(ErrorKind::Usage, "", "password auth needs " + key("OS_USERNAME", "auth.username") + " (" + c.source + ")");
+        throw Error(ErrorKind::Usage, "",
+                    "password auth needs " + key("OS_USERNAME", "auth.username") + " (" + c.source + ")");
       if (c.password.empty())
         throw Error(ErrorKind::Usage, "",
                     "password auth needs " + key("OS_PASSWORD", "auth.password") + " (" + c.source +
@@ -82,7 +85,8 @@ void validate(Credentials& c, std::vector<std::string>& notes, bool from_env) {
       std::vector<std::string> dropped;
       if (!c.project_name.empty()) dropped.push_back(key("OS_PROJECT_NAME", "project_name"));
       if (!c.project_id.empty()) dropped.push_back(key("OS_PROJECT_ID", "project_id"));
-      if (!c.project_domain_name.empty()) dropped.push_back(key("OS_PROJECT_DOMAIN_NAME", "project_domain_name"));
+      if (!c.project_domain_name.empty())
+        dropped.push_back(key("OS_PROJECT_DOMAIN_NAME", "project_domain_name"));
       if (!c.project_domain_id.empty()) dropped.push_back(key("OS_PROJECT_DOMAIN_ID", "project_domain_id"));
       if (!dropped.empty()) {
         std::string list;
@@ -99,7 +103,8 @@ void validate(Credentials& c, std::vector<std::string>& notes, bool from_env) {
       break;
     }
     case AuthType::Token:
-      if (c.token.empty()) throw Error(ErrorKind::Usage, "", "token auth needs " + key("OS_TOKEN", "auth.token"));
+      if (c.token.empty())
+        throw Error(ErrorKind::Usage, "", "token auth needs " + key("OS_TOKEN", "auth.token"));
       break;
   }
 }
@@ -171,15 +176,17 @@ Credentials from_cloud(const std::string& name, std::vector<std::string>& notes)
   std::string path = find_first(candidates);
   if (path.empty())
     throw Error(ErrorKind::Usage, "",
-                "cloud '" + name + "' requested but no clouds.yaml found (looked in $OS_CLIENT_CONFIG_FILE, ./, "
-                "~/.config/openstack, /etc/xdg/openstack, /etc/openstack)");
+                "cloud '" + name +
+                    "' requested but no clouds.yaml found (looked in $OS_CLIENT_CONFIG_FILE, ./, "
+                    "~/.config/openstack, /etc/xdg/openstack, /etc/openstack)");
   YAML::Node root = load_yaml(path);
   YAML::Node cloud = root["clouds"] ? root["clouds"][name] : YAML::Node();
   if (!cloud || !cloud.IsMap()) {
     std::string list;
     if (root["clouds"] && root["clouds"].IsMap())
       for (const auto& kv : root["clouds"]) list += (list.empty() ? "" : ", ") + kv.first.as<std::string>();
-    throw Error(ErrorKind::Usage, path, "no cloud named '" + name + "' (clouds here: " + (list.empty() ? "none" : list) + ")");
+    throw Error(ErrorKind::Usage, path,
+                "no cloud named '" + name + "' (clouds here: " + (list.empty() ? "none" : list) + ")");
   }
   cloud = YAML::Clone(cloud);
   // secure.yaml beside the same search path holds the secrets.

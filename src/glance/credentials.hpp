@@ -17,12 +17,12 @@ struct Credentials {
   std::string project_name, project_id, project_domain_name, project_domain_id;
   std::string app_cred_id, app_cred_name, app_cred_secret;
   std::string token;
-  std::string region;              // OS_REGION_NAME / region_name; empty = any
+  std::string region;  // OS_REGION_NAME / region_name; empty = any
   std::string interface = "public";
-  std::string cacert;              // OS_CACERT / cacert
-  bool insecure = false;           // OS_INSECURE / verify: false
+  std::string cacert;                   // OS_CACERT / cacert
+  bool insecure = false;                // OS_INSECURE / verify: false
   std::string image_endpoint_override;  // OS_IMAGE_ENDPOINT_OVERRIDE / image_endpoint_override
-  std::string source;              // "environment" or "cloud 'x' in /path/clouds.yaml"
+  std::string source;                   // "environment" or "cloud 'x' in /path/clouds.yaml"
 };
 
 // Loads the credentials. `cloud` (--os-cloud) wins over OS_CLOUD; with a

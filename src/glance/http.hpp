@@ -27,10 +27,10 @@ using BodyReader = std::function<size_t(std::span<std::byte> out)>;
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
-  std::vector<std::string> headers;  // "Name: value"
-  std::string body;                  // used when `reader` is empty
-  BodyReader reader;                 // streamed body (PUT of image data)
-  std::optional<uint64_t> body_size; // Content-Length of a streamed body; none = chunked
+  std::vector<std::string> headers;   // "Name: value"
+  std::string body;                   // used when `reader` is empty
+  BodyReader reader;                  // streamed body (PUT of image data)
+  std::optional<uint64_t> body_size;  // Content-Length of a streamed body; none = chunked
   // Abort when imgtool::interrupted() (SIGINT/SIGTERM). Off for the cleanup
   // DELETE that must still run after a signal.
   bool cancellable = true;

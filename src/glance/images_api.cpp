@@ -52,7 +52,8 @@ json ImagesApi::create(const json& body) {
   return parse_json(call(req, "create image", {201}), "create image");
 }
 
-void ImagesApi::upload(const std::string& id, const BodyReader& reader, std::optional<uint64_t> size, bool stage) {
+void ImagesApi::upload(const std::string& id, const BodyReader& reader, std::optional<uint64_t> size,
+                       bool stage) {
   HttpRequest req;
   req.method = "PUT";
   req.url = base_url() + "/v2/images/" + url_escape(id) + (stage ? "/stage" : "/file");
@@ -93,7 +94,8 @@ bool ImagesApi::remove(const std::string& id) {
 
 std::vector<json> ImagesApi::list(const std::map<std::string, std::string>& filters, int max_pages) {
   std::string query;
-  for (const auto& [k, v] : filters) query += (query.empty() ? "?" : "&") + url_escape(k) + "=" + url_escape(v);
+  for (const auto& [k, v] : filters)
+    query += (query.empty() ? "?" : "&") + url_escape(k) + "=" + url_escape(v);
   std::string url = base_url() + "/v2/images" + query;
   std::vector<json> out;
   for (int page = 0; page < max_pages && !url.empty(); ++page) {
@@ -119,7 +121,8 @@ json ImagesApi::wait_for_status(const std::string& id, const std::vector<std::st
     std::string st = im.value("status", "");
     if (std::find(done.begin(), done.end(), st) != done.end()) return im;
     if (st == "killed" || st == "deleted")
-      throw Error(ErrorKind::Http, "", "image " + id + " went to status '" + st + "' (the import or upload failed on the server)");
+      throw Error(ErrorKind::Http, "",
+                  "image " + id + " went to status '" + st + "' (the import or upload failed on the server)");
     if (std::chrono::steady_clock::now() > deadline)
       throw Error(ErrorKind::Http, "",
                   "image " + id + " still '" + st + "' after " + std::to_string(timeout.count()) + " s");

@@ -4,11 +4,10 @@
 // non-2xx answer becomes one Error line (errors.hpp).
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "glance/http.hpp"
 #include "glance/keystone.hpp"
@@ -24,7 +23,8 @@ class ImagesApi {
   // PUT /v2/images/{id}/file (or /stage when `stage`) with an octet-stream
   // body pulled from `reader`; Content-Length when `size` is known, else
   // chunked. Throws on transport errors and non-204 answers.
-  void upload(const std::string& id, const BodyReader& reader, std::optional<uint64_t> size, bool stage = false);
+  void upload(const std::string& id, const BodyReader& reader, std::optional<uint64_t> size,
+              bool stage = false);
   // POST /v2/images/{id}/import {"method":{"name":"glance-direct"}} (+ stores).
   void import_staged(const std::string& id, const std::vector<std::string>& stores);
   // GET /v2/images/{id}.

@@ -57,9 +57,7 @@ json auth_body(const Credentials& c) {
       // Never a scope: Keystone answers 401 "Application credentials cannot request a scope".
       return {{"auth", {{"identity", identity}}}};
     }
-    case AuthType::Token:
-      identity = {{"methods", {"token"}}, {"token", {{"id", c.token}}}};
-      break;
+    case AuthType::Token: identity = {{"methods", {"token"}}, {"token", {{"id", c.token}}}}; break;
   }
   json auth{{"identity", identity}};
   if (json s = project_scope(c); !s.is_null()) auth["scope"] = s;
@@ -120,11 +118,13 @@ void Session::authenticate() {
   req.timeout_seconds = 120;
   HttpResponse resp = http_.send(req);
   if (resp.status != 201 && resp.status != 200) {
-    Error e = http_error("Keystone authentication (" + creds_.source + ")", "POST", url, resp, creds_.auth_url);
+    Error e =
+        http_error("Keystone authentication (" + creds_.source + ")", "POST", url, resp, creds_.auth_url);
     throw Error(resp.status == 401 ? ErrorKind::Auth : ErrorKind::Http, "", e.message());
   }
   std::string tok = resp.header("x-subject-token");
-  if (tok.empty()) throw Error(ErrorKind::Http, "", "POST " + url + ": Keystone answered without X-Subject-Token");
+  if (tok.empty())
+    throw Error(ErrorKind::Http, "", "POST " + url + ": Keystone answered without X-Subject-Token");
   json j = json::parse(resp.body, nullptr, false);
   if (j.is_discarded() || !j.contains("token") || !j["token"].is_object())
     throw Error(ErrorKind::Http, "", "POST " + url + ": Keystone's answer is not a token document");
@@ -164,6 +164,8 @@ const std::string& Session::project_id() {
   return project_id_;
 }
 
-void Session::reauthenticate() { authenticate(); }
+void Session::reauthenticate() {
+  authenticate();
+}
 
 }  // namespace imgtool::glance

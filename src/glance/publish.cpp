@@ -50,9 +50,10 @@ void fill_result(PublishResult& r, const json& im) {
   if (im.contains("tags") && im["tags"].is_array())
     for (const auto& t : im["tags"])
       if (t.is_string()) r.tags.push_back(t.get<std::string>());
-  static const char* kCore[] = {"id", "name", "status", "disk_format", "container_format", "visibility",
-                                "checksum", "os_hash_algo", "os_hash_value", "owner", "created_at",
-                                "updated_at", "self", "file", "schema", "direct_url", "stores"};
+  static const char* kCore[] = {
+      "id",           "name",          "status", "disk_format", "container_format", "visibility", "checksum",
+      "os_hash_algo", "os_hash_value", "owner",  "created_at",  "updated_at",       "self",       "file",
+      "schema",       "direct_url",    "stores"};
   r.properties.clear();
   for (const auto& [k, v] : im.items()) {
     if (!v.is_string()) continue;
@@ -71,17 +72,20 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
     diffs.push_back("size: sent " + std::to_string(r.sent_bytes) + ", Glance " +
                     (r.size ? std::to_string(*r.size) : std::string("none")));
   if (r.checksum != r.local_md5)
-    diffs.push_back("checksum (md5): sent " + r.local_md5 + ", Glance " + (r.checksum.empty() ? "none" : r.checksum));
+    diffs.push_back("checksum (md5): sent " + r.local_md5 + ", Glance " +
+                    (r.checksum.empty() ? "none" : r.checksum));
   std::string algo = r.os_hash_algo.empty() ? "sha512" : r.os_hash_algo;
   std::string local_hash;
   if (algo == "sha512") {
     local_hash = r.local_sha512;
   } else if (!converted && parse_hash_algo(algo)) {
-    note(opts, "Glance hashes with " + algo + "; hashing " + path + " again with it to compare os_hash_value");
+    note(opts,
+         "Glance hashes with " + algo + "; hashing " + path + " again with it to compare os_hash_value");
     local_hash = glance_digests(*src, *parse_hash_algo(algo)).os_hash_value;
   } else {
-    note(opts, "Glance reports os_hash_algo " + algo +
-                   ", which imgtool did not compute over the converted stream: verified by size and md5 only");
+    note(opts,
+         "Glance reports os_hash_algo " + algo +
+             ", which imgtool did not compute over the converted stream: verified by size and md5 only");
   }
   if (!local_hash.empty()) {
     if (r.os_hash_value != local_hash)
@@ -152,7 +156,8 @@ PublishResult publish(const std::string& path, const PublishOptions& opts) {
     // One extra read of the source: the digests must be known before the
     // upload to ask Glance for an image that already has them.
     if (converted)
-      throw Error(ErrorKind::Usage, path, "--reuse-existing cannot be combined with --convert-to (hash unknown before the upload)");
+      throw Error(ErrorKind::Usage, path,
+                  "--reuse-existing cannot be combined with --convert-to (hash unknown before the upload)");
     GlanceDigests d = glance_digests(*prep.source, HashAlgo::sha512);
     if (auto hit = glance::find_reusable(api, d, prep.disk_format)) {
       fill_result(r, *hit);

@@ -11,7 +11,8 @@ namespace {
 using nlohmann::json;
 
 // Glance's default [image_format] disk_formats / container_formats.
-const char* const kDiskFormats[] = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"};
+const char* const kDiskFormats[] = {"ami", "ari",   "aki", "vhd", "vhdx", "vmdk",
+                                    "raw", "qcow2", "vdi", "iso", "ploop"};
 const char* const kContainerFormats[] = {"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"};
 const char* const kVisibilities[] = {"public", "private", "shared", "community"};
 
@@ -28,12 +29,14 @@ std::string joined(const char* const (&list)[N]) {
 
 void validate(const PublishOptions& o) {
   if (o.disk_format != "auto" && !one_of(o.disk_format, kDiskFormats))
-    throw Error(ErrorKind::Usage, "", "--disk-format " + o.disk_format + " is not one of auto, " + joined(kDiskFormats));
+    throw Error(ErrorKind::Usage, "",
+                "--disk-format " + o.disk_format + " is not one of auto, " + joined(kDiskFormats));
   if (!one_of(o.container_format, kContainerFormats))
     throw Error(ErrorKind::Usage, "",
                 "--container-format " + o.container_format + " is not one of " + joined(kContainerFormats));
   if (!o.visibility.empty() && !one_of(o.visibility, kVisibilities))
-    throw Error(ErrorKind::Usage, "", "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
+    throw Error(ErrorKind::Usage, "",
+                "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
   if (!o.convert_to.empty() && o.convert_to != "raw" && o.convert_to != "qcow2" && o.convert_to != "vmdk")
     throw Error(ErrorKind::Usage, "", "--convert-to " + o.convert_to + " is not one of raw, qcow2, vmdk");
   if (o.convert_to.empty() && !o.convert_options.empty())
@@ -77,7 +80,9 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
   if (!info.referenced_files.empty())
     throw Error(ErrorKind::Unsafe, path,
                 "refers to " + info.referenced_files.front() +
-                    (info.referenced_files.size() > 1 ? " (and " + std::to_string(info.referenced_files.size() - 1) + " more)" : "") +
+                    (info.referenced_files.size() > 1
+                         ? " (and " + std::to_string(info.referenced_files.size() - 1) + " more)"
+                         : "") +
                     "; not uploaded (flatten it first: imgtool convert)");
   if (!info.detection_only) {
     CheckReport rep = img->check();
@@ -92,7 +97,8 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
   const std::string detected = info.glance_disk_format;
   if (!opts.convert_to.empty()) {
     if (!img->readable())
-      throw Error(ErrorKind::Unsupported, path, "cannot convert a " + info.format + " image (detection only)");
+      throw Error(ErrorKind::Unsupported, path,
+                  "cannot convert a " + info.format + " image (detection only)");
     if (opts.disk_format != "auto" && opts.disk_format != opts.convert_to)
       throw Error(ErrorKind::Usage, path,
                   "--disk-format " + opts.disk_format + " contradicts --convert-to " + opts.convert_to);
@@ -104,8 +110,8 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
     if (opts.disk_format != "auto" && !compatible(detected, opts.disk_format))
       throw Error(ErrorKind::Mismatch, path,
                   "--disk-format " + opts.disk_format + " contradicts the bytes: they are a " + info.format +
-                      " image (disk_format " + detected + "); nothing was sent (use --disk-format " + detected +
-                      " or auto)");
+                      " image (disk_format " + detected + "); nothing was sent (use --disk-format " +
+                      detected + " or auto)");
     p.disk_format = opts.disk_format == "auto" ? detected : opts.disk_format;
     p.virtual_size = info.virtual_size;
   }
@@ -128,7 +134,8 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts) {
   return b;
 }
 
-std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d, const std::string& disk_format) {
+std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
+                                            const std::string& disk_format) {
   // Glance 25 filters on os_hash_value (and size_min/size_max, status); the
   // result is checked again client-side so a server ignoring a filter is harmless.
   auto list = api.list({{"os_hash_value", d.os_hash_value},
@@ -138,7 +145,8 @@ std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests&
   for (const auto& im : list) {
     if (!im.is_object()) continue;
     if (im.value("status", "") != "active") continue;
-    if (im.value("os_hash_algo", "") != "sha512" || im.value("os_hash_value", "") != d.os_hash_value) continue;
+    if (im.value("os_hash_algo", "") != "sha512" || im.value("os_hash_value", "") != d.os_hash_value)
+      continue;
     if (im.value("checksum", "") != d.checksum) continue;
     if (!im.contains("size") || !im["size"].is_number() || im["size"].get<uint64_t>() != d.size) continue;
     if (im.value("disk_format", "") != disk_format) continue;

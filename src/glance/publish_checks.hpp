@@ -2,10 +2,9 @@
 // The local half of publish: open the image, refuse unsafe or contradicting
 // ones before anything is sent, build the POST body, find a reusable image.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "glance/images_api.hpp"
 #include "imgtool/checksum.hpp"
@@ -34,6 +33,7 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
 
 // An active image with this size, os_hash_value (sha512), checksum and disk
 // format, if Glance has one the user can see.
-std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d, const std::string& disk_format);
+std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
+                                            const std::string& disk_format);
 
 }  // namespace imgtool::glance

@@ -12,7 +12,9 @@ namespace {
 class FileBody final : public UploadBody {
  public:
   FileBody(std::shared_ptr<const ByteSource> src, ProgressFn progress)
-      : src_(std::move(src)), size_(src_->size()), progress_(std::move(progress)),
+      : src_(std::move(src)),
+        size_(src_->size()),
+        progress_(std::move(progress)),
         hasher_({HashAlgo::md5, HashAlgo::sha512}) {}
 
   size_t read(std::span<std::byte> out) override {
@@ -51,7 +53,9 @@ class ConvertedBody final : public UploadBody {
   static constexpr size_t kMaxQueued = 8;
 
   ConvertedBody(std::shared_ptr<const Image> img, ConvertOptions opts, ProgressFn progress)
-      : img_(std::move(img)), progress_(std::move(progress)), hasher_({HashAlgo::md5, HashAlgo::sha512}),
+      : img_(std::move(img)),
+        progress_(std::move(progress)),
+        hasher_({HashAlgo::md5, HashAlgo::sha512}),
         sink_(*this) {
     worker_ = std::jthread([this, o = std::move(opts)]() mutable { run(std::move(o)); });
   }

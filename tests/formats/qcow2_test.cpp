@@ -41,7 +41,7 @@ TEST_P(Qcow2Layout, MatchesQemu) {
   TempDir d;
   const Layout& l = GetParam();
   const std::string img = d.file("a.qcow2");
-  qemu_img("create -q -f qcow2 -o " + std::string(l.opts) + " " + img + " 4M");
+  qemu_img("create -q -f qcow2 -o " + std::string(l.opts) + " " + img + " 8M");
   scribble(img, l.cluster);
   expect_like_qemu(img, d.file("a.raw"));
 }
@@ -150,8 +150,7 @@ TEST(Qcow2, BackingFileIsReportedNeverOpened) {
     auto i = open_qcow2(img);  // would block on the FIFO if it opened it
     EXPECT_EQ(i->info().backing_filename, backing);
     EXPECT_EQ(i->info().backing_filename_format, "raw");
-    test::expect_same_info(*i, img);
-    test::expect_same_map(*i, img);
+    test::expect_same_info(*i, img);  // (qemu-img map would open the backing file)
     CheckReport c = i->check();
     ASSERT_EQ(c.count(FindingKind::Unsafe), 1u);
     EXPECT_NE(c.findings[0].message.find(backing), std::string::npos) << c.findings[0].message;
@@ -167,7 +166,8 @@ TEST(Qcow2, BackingFileIsReportedNeverOpened) {
 TEST(Qcow2, ExternalDataFile) {
   TempDir d;
   const std::string img = d.file("x.qcow2");
-  qemu_img("create -q -f qcow2 -o data_file=x.data " + img + " 4M");
+  // Relative data file names are relative to the working directory for qemu-img create.
+  test::run_ok("cd " + sh_quote(d.path().string()) + " && qemu-img create -q -f qcow2 -o data_file=x.data x.qcow2 4M");
   qemu_io(img, "qcow2", "write -P 7 0 64k;write -P 8 1M 4k");
   auto i = open_qcow2(img);
   test::expect_same_info(*i, img);

@@ -17,7 +17,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string imgtool() { return sh_quote(imgtool_bin()); }
+std::string imgtool() {
+  return sh_quote(imgtool_bin());
+}
 
 std::string make_data(const TempDir& t, const std::string& size = "2M") {
   std::string raw = t.file("d.raw");
@@ -35,8 +37,9 @@ TEST(GlanceAuth, CloudsYamlByOsCloud) {
   TempDir t;
   std::string raw = make_data(t, "64K");
   std::string name = unique_name("clouds");
-  RunResult r = run(clean_env({{"OS_CLIENT_CONFIG_FILE", env()->get("IMGTOOL_GLANCE_CLOUDS_YAML")}}) + imgtool() +
-                    " publish --output=json --os-cloud glance-dev-admin --name " + name + " " + sh_quote(raw));
+  RunResult r =
+      run(clean_env({{"OS_CLIENT_CONFIG_FILE", env()->get("IMGTOOL_GLANCE_CLOUDS_YAML")}}) + imgtool() +
+          " publish --output=json --os-cloud glance-dev-admin --name " + name + " " + sh_quote(raw));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["status"], "active");
   glance_delete(published_id(r));
@@ -89,9 +92,10 @@ class FaultProxy {
   FaultProxy(const TempDir& t, const std::string& args) {
     std::string port_file = t.file("proxy.port");
     std::string target = env()->get("IMGTOOL_GLANCE_URL").substr(7);  // host:port
-    std::string out = run_ok("setsid /usr/bin/python3 " + sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/fault_proxy.py") +
-                             " --target " + target + " --port-file " + sh_quote(port_file) + " " + args +
-                             " >/dev/null 2>&1 & echo $!");
+    std::string out =
+        run_ok("setsid /usr/bin/python3 " +
+               sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/fault_proxy.py") + " --target " +
+               target + " --port-file " + sh_quote(port_file) + " " + args + " >/dev/null 2>&1 & echo $!");
     pid_ = std::stoi(out);
     for (int i = 0; i < 100 && !std::filesystem::exists(port_file); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

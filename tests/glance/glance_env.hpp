@@ -37,7 +37,8 @@ inline const Env* env() {
       while (std::getline(in, line)) {
         if (line.rfind("export ", 0) != 0) continue;
         auto eq = line.find('=');
-        if (eq == std::string::npos || line.size() < eq + 3 || line[eq + 1] != '\'' || line.back() != '\'') continue;
+        if (eq == std::string::npos || line.size() < eq + 3 || line[eq + 1] != '\'' || line.back() != '\'')
+          continue;
         e.vars[line.substr(7, eq - 7)] = line.substr(eq + 2, line.size() - eq - 3);
       }
       ok = !e.get("IMGTOOL_GLANCE_URL").empty();
@@ -47,21 +48,22 @@ inline const Env* env() {
 }
 
 // In a test body: skip (or fail when IMGTOOL_REQUIRE_GLANCE=1) without Glance.
-#define REQUIRE_GLANCE()                                                                              \
-  do {                                                                                                \
-    if (::imgtool::test::glance::env() == nullptr) {                                                  \
-      const char* req = std::getenv("IMGTOOL_REQUIRE_GLANCE");                                        \
-      if (req != nullptr && std::string(req) == "1")                                                  \
+#define REQUIRE_GLANCE()                                                                            \
+  do {                                                                                              \
+    if (::imgtool::test::glance::env() == nullptr) {                                                \
+      const char* req = std::getenv("IMGTOOL_REQUIRE_GLANCE");                                      \
+      if (req != nullptr && std::string(req) == "1")                                                \
         FAIL() << "IMGTOOL_REQUIRE_GLANCE=1 but IMGTOOL_GLANCE_ENV names no usable env file";       \
-      GTEST_SKIP() << "no Glance: run tests/glance/glance-dev.sh start and set IMGTOOL_GLANCE_ENV="   \
-                      "tests/glance/.state/env (scripts/test.sh does both)";                          \
-    }                                                                                                 \
+      GTEST_SKIP() << "no Glance: run tests/glance/glance-dev.sh start and set IMGTOOL_GLANCE_ENV=" \
+                      "tests/glance/.state/env (scripts/test.sh does both)";                        \
+    }                                                                                               \
   } while (0)
 
 // `env -i` prefix with only PATH, a throw-away HOME (no stray clouds.yaml)
 // and the given variables.
 inline std::string clean_env(const std::map<std::string, std::string>& vars) {
-  std::string s = "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent-home";
+  std::string s =
+      "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent-home";
   for (const auto& [k, v] : vars) s += " " + k + "=" + sh_quote(v);
   return s + " ";
 }
@@ -77,7 +79,9 @@ inline std::map<std::string, std::string> password_vars(const std::string& who /
           {"OS_PROJECT_DOMAIN_NAME", "Default"},
           {"OS_REGION_NAME", e.get("IMGTOOL_GLANCE_REGION")}};
 }
-inline std::map<std::string, std::string> admin_vars() { return password_vars("ADMIN"); }
+inline std::map<std::string, std::string> admin_vars() {
+  return password_vars("ADMIN");
+}
 
 // An admin token (cached) for curl checks.
 inline std::string admin_token() {
@@ -93,9 +97,12 @@ inline std::string admin_token() {
              {{"name", e.get("IMGTOOL_GLANCE_ADMIN_USERNAME")},
               {"domain", {{"name", "Default"}}},
               {"password", e.get("IMGTOOL_GLANCE_ADMIN_PASSWORD")}}}}}}},
-        {"scope", {{"project", {{"name", e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")}, {"domain", {{"name", "Default"}}}}}}}}}};
-  RunResult r = run("curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d " + sh_quote(body.dump()) + " " +
-                    sh_quote(e.get("IMGTOOL_GLANCE_KEYSTONE_URL") + "/auth/tokens"));
+        {"scope",
+         {{"project",
+           {{"name", e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")}, {"domain", {{"name", "Default"}}}}}}}}}};
+  RunResult r =
+      run("curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d " + sh_quote(body.dump()) + " " +
+          sh_quote(e.get("IMGTOOL_GLANCE_KEYSTONE_URL") + "/auth/tokens"));
   std::string h = r.out;
   auto pos = h.find("X-Subject-Token: ");
   if (pos == std::string::npos) pos = h.find("x-subject-token: ");
@@ -136,6 +143,8 @@ inline std::string unique_name(const std::string& base) {
   return "imgtool-test-" + base + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 
-inline std::string first_word(const std::string& s) { return s.substr(0, s.find_first_of(" \n")); }
+inline std::string first_word(const std::string& s) {
+  return s.substr(0, s.find_first_of(" \n"));
+}
 
 }  // namespace imgtool::test::glance

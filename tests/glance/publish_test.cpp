@@ -11,7 +11,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string imgtool() { return sh_quote(imgtool_bin()); }
+std::string imgtool() {
+  return sh_quote(imgtool_bin());
+}
 
 // A 3 MiB raw disk with data at three places and holes between.
 std::string make_raw(const TempDir& t) {
@@ -23,8 +25,12 @@ std::string make_raw(const TempDir& t) {
   return raw;
 }
 
-std::string md5sum(const std::string& f) { return first_word(run_ok("md5sum " + sh_quote(f))); }
-std::string sha512sum(const std::string& f) { return first_word(run_ok("sha512sum " + sh_quote(f))); }
+std::string md5sum(const std::string& f) {
+  return first_word(run_ok("md5sum " + sh_quote(f)));
+}
+std::string sha512sum(const std::string& f) {
+  return first_word(run_ok("sha512sum " + sh_quote(f)));
+}
 
 struct Published {
   RunResult run;
@@ -53,7 +59,8 @@ TEST(GlancePublish, QcowRawVmdkActiveWithTheSentHashesAndBytes) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.fmt);
     std::string name = unique_name(c.fmt);
-    Published p = publish(e, sh_quote(c.file) + " --name " + name + " --private --tag t1 --property os_distro=cirros");
+    Published p =
+        publish(e, sh_quote(c.file) + " --name " + name + " --private --tag t1 --property os_distro=cirros");
     ASSERT_EQ(p.run.exit_code, 0) << p.run.err;
     ASSERT_FALSE(p.id().empty()) << p.run.out;
     EXPECT_EQ(p.out["disk_format"], c.fmt);
@@ -106,7 +113,8 @@ TEST(GlancePublish, ExplicitFormatContradictingTheBytesIsRefusedLocally) {
   std::string name = unique_name("contra");
   Published p = publish(clean_env(admin_vars()), sh_quote(qcow) + " --disk-format raw --name " + name);
   EXPECT_EQ(p.run.exit_code, 5) << p.run.err;
-  EXPECT_NE(p.run.err.find("--disk-format raw contradicts the bytes: they are a qcow2 image"), std::string::npos)
+  EXPECT_NE(p.run.err.find("--disk-format raw contradicts the bytes: they are a qcow2 image"),
+            std::string::npos)
       << p.run.err;
   EXPECT_EQ(count_named(name), 0u);
 }
@@ -145,7 +153,8 @@ TEST(GlancePublish, DryRunSendsNothingAndShowsTheDigests) {
   std::string raw = make_raw(t);
   std::string name = unique_name("dry");
   // Credentials pointing nowhere: a dry run must not need them.
-  Published p = publish(clean_env({{"OS_AUTH_URL", "http://127.0.0.1:9/v3"}}), sh_quote(raw) + " --dry-run --name " + name);
+  Published p = publish(clean_env({{"OS_AUTH_URL", "http://127.0.0.1:9/v3"}}),
+                        sh_quote(raw) + " --dry-run --name " + name);
   ASSERT_EQ(p.run.exit_code, 0) << p.run.err;
   EXPECT_EQ(p.out["local_md5"], md5sum(raw));
   EXPECT_EQ(p.out["local_sha512"], sha512sum(raw));
@@ -175,7 +184,6 @@ TEST(GlancePublish, ConvertToRawStoresWhatQemuImgConvertWrites) {
   glance_delete(p.id());
 }
 
-
 TEST(GlancePublish, ConvertToQcow2AndVmdkStreamsValidImages) {
   REQUIRE_GLANCE();
   TempDir t;
@@ -183,7 +191,8 @@ TEST(GlancePublish, ConvertToQcow2AndVmdkStreamsValidImages) {
   for (std::string fmt : {"qcow2", "vmdk"}) {
     SCOPED_TRACE(fmt);
     std::string back = t.file("back." + fmt);
-    Published p = publish(clean_env(admin_vars()), sh_quote(raw) + " --convert-to " + fmt + " --name " + unique_name(fmt));
+    Published p = publish(clean_env(admin_vars()),
+                          sh_quote(raw) + " --convert-to " + fmt + " --name " + unique_name(fmt));
     ASSERT_EQ(p.run.exit_code, 0) << p.run.err;
     EXPECT_EQ(p.out["disk_format"], fmt);
     EXPECT_EQ(p.out["verified_hash_algo"], "sha512");
@@ -197,7 +206,8 @@ TEST(GlancePublish, ImportWaitReuseExistingAndChecksumVerify) {
   REQUIRE_GLANCE();
   TempDir t;
   std::string raw = t.file("u.raw"), other = t.file("o.raw");
-  run_ok("head -c 700000 /dev/urandom > " + sh_quote(raw) + "; head -c 1000 /dev/urandom > " + sh_quote(other));
+  run_ok("head -c 700000 /dev/urandom > " + sh_quote(raw) + "; head -c 1000 /dev/urandom > " +
+         sh_quote(other));
   const std::string e = clean_env(admin_vars());
   std::string name = unique_name("import");
   // Stage + import (glance-direct), waiting for active and verifying.

@@ -54,6 +54,21 @@ TEST(ChecksumCli, StandardInputAndJsonArray) {
   EXPECT_EQ(j[1]["file"], f);
 }
 
+TEST(ChecksumCli, NamedPipeIsReadAsAStream) {
+  // `imgtool checksum <(xz -dc img.xz)` hands over a pipe with no size.
+  TempDir d;
+  std::string f = d.file("c.img"), p = d.file("pipe");
+  test::write_file(f, std::string(4 << 20, 'z') + "!");
+  test::run_ok("mkfifo " + sh_quote(p));
+  auto r = test::run("cat " + sh_quote(f) + " > " + sh_quote(p) + " & " + test::imgtool_bin() + " checksum " +
+                     sh_quote(p) + "; wait");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("checksum: " + first_word(test::run_ok("md5sum " + sh_quote(f))) + "\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("size: 4194305\n"), std::string::npos) << r.out;
+}
+
 TEST(ChecksumCli, BadFilesGetOneLineEachOthersStillHashed) {
   TempDir d;
   std::string good = d.file("good"), dir = d.file("dir"), locked = d.file("locked");

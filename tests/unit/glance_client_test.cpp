@@ -26,17 +26,35 @@ class OsEnv {
 
  private:
   static void clear() {
-    for (const char* k :
-         {"OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME", "OS_PROJECT_ID",
-          "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME", "OS_AUTH_TYPE", "OS_APPLICATION_CREDENTIAL_ID",
-          "OS_APPLICATION_CREDENTIAL_SECRET", "OS_TOKEN", "OS_REGION_NAME", "OS_INTERFACE", "OS_CACERT",
-          "OS_INSECURE", "OS_CLIENT_CONFIG_FILE", "OS_TENANT_NAME", "OS_USER_ID", "OS_IMAGE_ENDPOINT_OVERRIDE"})
+    for (const char* k : {"OS_CLOUD",
+                          "OS_AUTH_URL",
+                          "OS_USERNAME",
+                          "OS_PASSWORD",
+                          "OS_PROJECT_NAME",
+                          "OS_PROJECT_ID",
+                          "OS_USER_DOMAIN_NAME",
+                          "OS_PROJECT_DOMAIN_NAME",
+                          "OS_AUTH_TYPE",
+                          "OS_APPLICATION_CREDENTIAL_ID",
+                          "OS_APPLICATION_CREDENTIAL_SECRET",
+                          "OS_TOKEN",
+                          "OS_REGION_NAME",
+                          "OS_INTERFACE",
+                          "OS_CACERT",
+                          "OS_INSECURE",
+                          "OS_CLIENT_CONFIG_FILE",
+                          "OS_TENANT_NAME",
+                          "OS_USER_ID",
+                          "OS_IMAGE_ENDPOINT_OVERRIDE"})
       ::unsetenv(k);
   }
 };
 
 TEST(GlanceCredentials, PasswordFromEnvironmentWithDefaults) {
-  OsEnv e({{"OS_AUTH_URL", "http://k:5000/"}, {"OS_USERNAME", "u"}, {"OS_PASSWORD", "p"}, {"OS_PROJECT_NAME", "x"}});
+  OsEnv e({{"OS_AUTH_URL", "http://k:5000/"},
+           {"OS_USERNAME", "u"},
+           {"OS_PASSWORD", "p"},
+           {"OS_PROJECT_NAME", "x"}});
   std::vector<std::string> notes;
   auto c = glance::load_credentials("", notes);
   EXPECT_EQ(c.auth_url, "http://k:5000/v3");
@@ -101,20 +119,24 @@ TEST(GlanceCredentials, CloudsYamlWithSecureYamlMerged) {
 TEST(GlanceErrors, GlanceJsonMessageIsStrippedToOneLine) {
   glance::HttpResponse r;
   r.status = 404;
-  r.body = R"({"message":"No image found with ID abc<br /><br />\n\n\n","code":"404 Not Found","title":"Not Found"})";
+  r.body =
+      R"({"message":"No image found with ID abc<br /><br />\n\n\n","code":"404 Not Found","title":"Not Found"})";
   Error e = glance::http_error("show image abc", "GET", "http://g/v2/images/abc", r, "http://k/v3");
   EXPECT_EQ(e.kind(), ErrorKind::Http);
-  EXPECT_NE(e.message().find("HTTP 404 Not Found: No image found with ID abc ("), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("HTTP 404 Not Found: No image found with ID abc ("), std::string::npos)
+      << e.message();
   EXPECT_EQ(e.message().find('\n'), std::string::npos);
 }
 
 TEST(GlanceErrors, KeystoneUnauthorizedIsAuthAndNamesKeystone) {
   glance::HttpResponse r;
   r.status = 401;
-  r.body = R"({"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}})";
+  r.body =
+      R"({"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}})";
   Error e = glance::http_error("auth", "POST", "http://k/v3/auth/tokens", r, "http://k/v3");
   EXPECT_EQ(e.kind(), ErrorKind::Auth);
-  EXPECT_NE(e.message().find("requires authentication. (check the credentials"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("requires authentication. (check the credentials"), std::string::npos)
+      << e.message();
   EXPECT_NE(e.message().find("Keystone at http://k/v3"), std::string::npos);
 }
 

@@ -1,0 +1,87 @@
+// Output of `imgtool publish` (see publish_output.hpp).
+#include "publish_output.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace imgtool::cli {
+
+namespace {
+std::string opt_str(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(*v) : "None";
+}
+
+}  // namespace
+
+void print_publish_table(const PublishResult& r) {
+  std::vector<std::pair<std::string, std::string>> rows{
+      {"checksum", r.checksum.empty() ? "None" : r.checksum},
+      {"container_format", r.container_format},
+      {"disk_format", r.disk_format},
+      {"id", r.id.empty() ? "None" : r.id},
+      {"name", r.name},
+      {"os_hash_algo", r.os_hash_algo.empty() ? "None" : r.os_hash_algo},
+      {"os_hash_value", r.os_hash_value.empty() ? "None" : r.os_hash_value},
+      {"size", opt_str(r.size)},
+      {"status", r.status},
+      {"virtual_size", opt_str(r.virtual_size)},
+      {"visibility", r.visibility.empty() ? "None" : r.visibility}};
+  std::string tags;
+  for (const auto& t : r.tags) tags += (tags.empty() ? "" : ", ") + t;
+  rows.emplace_back("tags", tags);
+  std::string props;
+  for (const auto& [k, v] : r.properties) props += (props.empty() ? "" : ", ") + k + "='" + v + "'";
+  if (!props.empty()) rows.emplace_back("properties", props);
+  if (r.dry_run) {
+    rows.emplace_back("local md5", r.local_md5);
+    rows.emplace_back("local sha512", r.local_sha512);
+    rows.emplace_back("request", r.request_json);
+  } else if (r.reused) {
+    rows.emplace_back("reused", "yes (an active image with the same size and hashes exists)");
+  } else {
+    rows.emplace_back("verified", r.verified_hash_algo.empty() ? "size, checksum"
+                                                               : "size, checksum, " + r.verified_hash_algo);
+  }
+  size_t w1 = 5, w2 = 5;
+  for (const auto& [k, v] : rows) {
+    w1 = std::max(w1, k.size());
+    w2 = std::max(w2, v.size());
+  }
+  std::string sep = "+" + std::string(w1 + 2, '-') + "+" + std::string(w2 + 2, '-') + "+\n";
+  auto row = [&](const std::string& k, const std::string& v) {
+    std::cout << "| " << k << std::string(w1 - k.size(), ' ') << " | " << v << std::string(w2 - v.size(), ' ')
+              << " |\n";
+  };
+  std::cout << sep;
+  row("Field", "Value");
+  std::cout << sep;
+  for (const auto& [k, v] : rows) row(k, v);
+  std::cout << sep;
+}
+
+void print_publish_json(const PublishResult& r) {
+  nlohmann::json j{{"id", r.id},
+                   {"name", r.name},
+                   {"status", r.status},
+                   {"disk_format", r.disk_format},
+                   {"container_format", r.container_format},
+                   {"visibility", r.visibility},
+                   {"size", r.size ? nlohmann::json(*r.size) : nlohmann::json()},
+                   {"virtual_size", r.virtual_size ? nlohmann::json(*r.virtual_size) : nlohmann::json()},
+                   {"checksum", r.checksum},
+                   {"os_hash_algo", r.os_hash_algo},
+                   {"os_hash_value", r.os_hash_value},
+                   {"tags", r.tags},
+                   {"properties", r.properties},
+                   {"local_md5", r.local_md5},
+                   {"local_sha512", r.local_sha512},
+                   {"sent_bytes", r.sent_bytes},
+                   {"verified_hash_algo", r.verified_hash_algo},
+                   {"dry_run", r.dry_run},
+                   {"reused", r.reused}};
+  if (r.dry_run) j["request"] = nlohmann::json::parse(r.request_json, nullptr, false);
+  std::cout << j.dump(2) << "\n";
+}
+
+}  // namespace imgtool::cli
