@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <thread>
 #include <utility>
@@ -128,9 +129,19 @@ class OrderedPool {
 
 // Recycles equally sized buffers so that a conversion does not fault in fresh
 // pages for every chunk (the pool never holds more than `window` of them).
+// Each buffer has kAlign spare bytes so that page_aligned() can hand out a
+// page-aligned span: the kernel copies to and from page-aligned user buffers
+// several times faster (measured: pread/pwrite of 2 MiB, 16-byte aligned
+// malloc memory vs page aligned).
 class BufferPool {
  public:
-  explicit BufferPool(size_t size) : size_(size) {}
+  static constexpr size_t kAlign = 4096;
+  explicit BufferPool(size_t size) : size_(size + kAlign) {}
+  static std::span<std::byte> page_aligned(std::vector<std::byte>& b, size_t len) {
+    const auto addr = reinterpret_cast<uintptr_t>(b.data());
+    const size_t skip = (kAlign - addr % kAlign) % kAlign;
+    return std::span<std::byte>(b.data() + skip, len);
+  }
   std::vector<std::byte> get() {
     std::lock_guard lk(m_);
     if (free_.empty()) return std::vector<std::byte>(size_);

@@ -57,6 +57,7 @@ struct Job {
 struct Done {
   Job job;
   std::vector<std::byte> buf;
+  std::span<std::byte> data;                     // the chunk's bytes, inside buf (page aligned)
   std::vector<uint8_t> nonzero;                  // one flag per zero-detection unit
   std::vector<std::vector<std::byte>> prepared;  // compressing writers: one per non-zero cluster
 };
@@ -154,8 +155,8 @@ class Pipeline {
         });
       } else {
         for_each_run(d, [&](uint64_t off, uint64_t len) {
-          w_.write_data(off, std::span<const std::byte>(d.buf).subspan(static_cast<size_t>(off - d.job.off),
-                                                                       static_cast<size_t>(len)));
+          w_.write_data(off, std::span<const std::byte>(d.data).subspan(static_cast<size_t>(off - d.job.off),
+                                                                        static_cast<size_t>(len)));
         });
       }
       report(progress_base + d.job.off + d.job.len, progress_total);
@@ -185,7 +186,8 @@ class Pipeline {
     Done d;
     d.job = j;
     d.buf = buffers.get();
-    std::span<std::byte> data(d.buf.data(), static_cast<size_t>(j.len));
+    std::span<std::byte> data = convert::BufferPool::page_aligned(d.buf, static_cast<size_t>(j.len));
+    d.data = data;
     src_.read(j.off, data);
     const uint64_t units = io::div_round_up(j.len, unit_);
     d.nonzero.assign(static_cast<size_t>(units), 1);

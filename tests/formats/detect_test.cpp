@@ -26,10 +26,14 @@ std::string glance_script() {
   return std::string(IMGTOOL_SOURCE_DIR) + "/tests/images/glance_inspect.py";
 }
 
-uint64_t qemu_vsize(const std::string& path, const std::string& fmt = "") {
+nlohmann::json qemu_info(const std::string& path, const std::string& fmt = "") {
   std::string out =
       run_ok("qemu-img info --output=json " + (fmt.empty() ? "" : "-f " + fmt + " ") + sh_quote(path));
-  return nlohmann::json::parse(out).at("virtual-size").get<uint64_t>();
+  return nlohmann::json::parse(out);
+}
+
+uint64_t qemu_vsize(const std::string& path, const std::string& fmt = "") {
+  return qemu_info(path, fmt).at("virtual-size").get<uint64_t>();
 }
 
 // Glance's inspector on several files at once (importing Glance costs seconds).
@@ -89,7 +93,16 @@ class DetectTest : public ::testing::Test {
     auto img = open_image(path);
     EXPECT_EQ(img->info().format, fmt);
     EXPECT_EQ(img->info().glance_disk_format, glance_name);
-    EXPECT_EQ(img->info().virtual_size, qemu_vsize(path, qemu_fmt));
+    nlohmann::json q = qemu_info(path, qemu_fmt);
+    EXPECT_EQ(img->info().virtual_size, q.at("virtual-size").get<uint64_t>());
+    if (q.contains("cluster-size"))
+      EXPECT_EQ(img->info().cluster_size.value_or(0), q["cluster-size"].get<uint64_t>());
+    else
+      EXPECT_FALSE(img->info().cluster_size.has_value());
+    EXPECT_EQ(img->info().encrypted, q.value("encrypted", false));
+    EXPECT_EQ(img->info().backing_filename.value_or(""), q.value("backing-filename", std::string()));
+    EXPECT_EQ(img->info().full_backing_filename.value_or(""),
+              q.value("full-backing-filename", std::string()));
   }
 };
 

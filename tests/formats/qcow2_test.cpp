@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "formats/driver.hpp"
@@ -166,8 +167,14 @@ TEST(Qcow2, BackingFileIsReportedNeverOpened) {
 TEST(Qcow2, ExternalDataFile) {
   TempDir d;
   const std::string img = d.file("x.qcow2");
-  // Relative data file names are relative to the working directory for qemu-img create.
-  test::run_ok("cd " + sh_quote(d.path().string()) + " && qemu-img create -q -f qcow2 -o data_file=x.data x.qcow2 4M");
+  // qemu 7.2 resolves a relative data file name against its working
+  // directory, so qemu runs from the image's directory here.
+  struct Cwd {
+    std::filesystem::path old = std::filesystem::current_path();
+    ~Cwd() { std::filesystem::current_path(old); }
+  } restore;
+  std::filesystem::current_path(d.path());
+  qemu_img("create -q -f qcow2 -o data_file=x.data x.qcow2 4M");
   qemu_io(img, "qcow2", "write -P 7 0 64k;write -P 8 1M 4k");
   auto i = open_qcow2(img);
   test::expect_same_info(*i, img);
