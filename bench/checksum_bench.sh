@@ -7,12 +7,13 @@
 #
 # Usage: bench/checksum_bench.sh [IMGTOOL] [SIZE_GIB]
 #   IMGTOOL   default build/bin/imgtool;  SIZE_GIB default 4
-# Env: BENCH_DIR (default /tmp/imgtool-checksum-bench), RUNS (default 3).
+# Env: BENCH_DIR (default /tmp/imgtool-checksum-bench), RUNS (default 3), WARMUP (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 imgtool=$(realpath "${1:-build/bin/imgtool}")
 gib=${2:-4}
 runs=${RUNS:-3}
+warmup=${WARMUP:-1}
 dir=${BENCH_DIR:-/tmp/imgtool-checksum-bench}
 f=$dir/data-${gib}g.bin
 mkdir -p "$dir"
@@ -51,7 +52,7 @@ echo "md5: $md5_gbs GB/s   sha512: $sha512_gbs GB/s"
 
 echo "== hyperfine ($runs runs)"
 json=$dir/checksum_bench.json
-hyperfine --runs "$runs" --warmup 1 --export-json "$json" \
+hyperfine --runs "$runs" --warmup "$warmup" --export-json "$json" \
   -n imgtool "$imgtool checksum $f" \
   -n md5sum+sha512sum "md5sum $f && sha512sum $f" \
   -n openssl-dgst "openssl dgst -md5 $f && openssl dgst -sha512 $f"

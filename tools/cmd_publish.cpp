@@ -106,6 +106,10 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_flag("--wait", a->o.wait, "With --import: wait for active and verify");
   sub->add_flag("-p,--progress", a->progress, "Show progress on stderr");
   sub->add_option("--output", a->output, "human or json")->check(CLI::IsMember({"human", "json"}));
+  sub->add_flag("--auto-properties", a->o.auto_properties,
+                "Inspect the guest (libguestfs) and set os_type, os_distro, os_version, architecture, hw_*");
+  sub->add_option("--inspect-timeout", a->o.inspect_timeout_seconds, "Deadline for --auto-properties (s)")
+      ->check(CLI::Range(1, 86400));
   sub->add_flag("--keep-on-error", a->o.keep_on_error, "Do not delete the image when publishing fails");
   sub->add_flag("--reuse-existing", a->o.reuse_existing,
                 "Return an active image with the same size and hashes instead of uploading");

@@ -22,7 +22,9 @@ constexpr size_t kMaxUsersPerCluster = 4;
 // Who uses a cluster; metadata may never share a cluster with anything.
 enum Category : uint8_t { kMeta = 1, kL2 = 2, kData = 4, kCompressed = 8, kBitmapData = 16 };
 
-std::string hex(uint64_t v) { return io::hex(v); }
+std::string hex(uint64_t v) {
+  return io::hex(v);
+}
 
 class Checker {
  public:
@@ -61,7 +63,8 @@ class Checker {
     rep_.fragmented_clusters = fragmented_;
     rep_.image_end_offset = (highest_ + 1) * cs_;
     if (dropped_ > 0)
-      rep_.findings.push_back({FindingKind::Corruption, std::to_string(dropped_) + " further findings not listed"});
+      rep_.findings.push_back(
+          {FindingKind::Corruption, std::to_string(dropped_) + " further findings not listed"});
     return std::move(rep_);
   }
 
@@ -82,7 +85,8 @@ class Checker {
     if (size == 0) return;
     uint64_t last;
     if (io::add_overflows(offset, size - 1, &last)) {
-      corrupt(describe() + ": range at " + hex(offset) + " (" + std::to_string(size) + " B) overflows 64 bits");
+      corrupt(describe() + ": range at " + hex(offset) + " (" + std::to_string(size) +
+              " B) overflows 64 bits");
       return;
     }
     for (uint64_t c = offset / cs_; c <= last / cs_; ++c) {
@@ -132,7 +136,8 @@ class Checker {
       }
       check_l1(s.l1_offset, s.l1_size, false, label);
     }
-    inc(h_.snapshots_offset, img_.snapshot_table_bytes(), kMeta, [] { return std::string("snapshot table"); });
+    inc(h_.snapshots_offset, img_.snapshot_table_bytes(), kMeta,
+        [] { return std::string("snapshot table"); });
     inc(h_.refcount_table_offset, uint64_t(h_.refcount_table_clusters) * cs_, kMeta,
         [] { return std::string("refcount table"); });
     inc(h_.crypto_header_offset, h_.crypto_header_length, kMeta,
@@ -152,7 +157,8 @@ class Checker {
       const uint64_t l2 = e & kOffsetMask;
       if (l2 == 0) continue;
       inc(l2, cs_, kL2, [&] { return label + " L2 table (L1 index " + std::to_string(i) + ")"; });
-      if (l2 % cs_ != 0) corrupt("ERROR l2_offset=" + hex(l2) + ": Table is not cluster aligned; L1 entry corrupted");
+      if (l2 % cs_ != 0)
+        corrupt("ERROR l2_offset=" + hex(l2) + ": Table is not cluster aligned; L1 entry corrupted");
       check_l2(l2, i, active, label);
     }
   }
@@ -168,7 +174,8 @@ class Checker {
       const uint64_t guest = (l1_index * n + i) * cs_;
       const ClusterType t = cluster_type(h_, e);
       if (t != ClusterType::Compressed && (e & kL2StdReservedMask))
-        corrupt("ERROR found l2 entry with reserved bits set: " + hex(e) + " (guest offset " + hex(guest) + ")");
+        corrupt("ERROR found l2 entry with reserved bits set: " + hex(e) + " (guest offset " + hex(guest) +
+                ")");
       switch (t) {
         case ClusterType::Compressed: {
           if (e & kOflagCopied) {
@@ -198,10 +205,13 @@ class Checker {
         case ClusterType::Normal: {
           const uint64_t off = e & kOffsetMask;
           if ((bitmap >> 32) & bitmap)
-            corrupt("ERROR: Invalid cluster entry: l2 bitmap " + hex(bitmap) + " has a subcluster both allocated "
-                    "and zero (guest offset " + hex(guest) + ")");
+            corrupt("ERROR: Invalid cluster entry: l2 bitmap " + hex(bitmap) +
+                    " has a subcluster both allocated "
+                    "and zero (guest offset " +
+                    hex(guest) + ")");
           if (off % cs_ != 0)
-            corrupt("ERROR offset=" + hex(off) + ": Data cluster is not properly aligned; L2 entry corrupted");
+            corrupt("ERROR offset=" + hex(off) +
+                    ": Data cluster is not properly aligned; L2 entry corrupted");
           if (active && !collecting_) {
             ++allocated_;
             if (next_contiguous && off != next_contiguous) ++fragmented_;
@@ -227,7 +237,8 @@ class Checker {
       const uint64_t bytes = uint64_t(b.table_size) * 8;
       inc(b.table_offset, bytes, kMeta, [&] { return "bitmap '" + b.name + "' table"; });
       if (b.table_offset % cs_ != 0) {
-        corrupt("ERROR bitmap '" + b.name + "' table offset " + hex(b.table_offset) + " is not cluster aligned");
+        corrupt("ERROR bitmap '" + b.name + "' table offset " + hex(b.table_offset) +
+                " is not cluster aligned");
         continue;
       }
       auto raw = read_table(b.table_offset, bytes, "bitmap '" + b.name + "' table");
@@ -255,17 +266,19 @@ class Checker {
       }
       if (off == 0) continue;
       if (off % cs_ != 0) {
-        corrupt("ERROR refcount block " + std::to_string(i) + " is not cluster aligned; refcount table entry corrupted");
+        corrupt("ERROR refcount block " + std::to_string(i) +
+                " is not cluster aligned; refcount table entry corrupted");
         continue;
       }
       if (off / cs_ >= file_clusters_) {
-        corrupt("ERROR refcount block " + std::to_string(i) + " is outside image (at " + hex(off) + ", file is " +
-                std::to_string(h_.file_size) + " B)");
+        corrupt("ERROR refcount block " + std::to_string(i) + " is outside image (at " + hex(off) +
+                ", file is " + std::to_string(h_.file_size) + " B)");
         continue;
       }
       inc(off, cs_, kMeta, [&] { return "refcount block " + std::to_string(i); });
       if (!collecting_ && refs_[off / cs_] != 1)
-        corrupt("ERROR refcount block " + std::to_string(i) + " refcount=" + std::to_string(refs_[off / cs_]));
+        corrupt("ERROR refcount block " + std::to_string(i) +
+                " refcount=" + std::to_string(refs_[off / cs_]));
     }
   }
 
@@ -308,14 +321,16 @@ class Checker {
         for (const auto& u : it->second) users += (users.empty() ? "" : "; ") + u;
         users = " (host offset " + hex(m.cluster * cs_) + " used by: " + users + ")";
       }
-      const std::string counts = " cluster " + std::to_string(m.cluster) + " refcount=" +
-                                 std::to_string(m.refcount) + " reference=" + std::to_string(m.reference);
+      const std::string counts = " cluster " + std::to_string(m.cluster) +
+                                 " refcount=" + std::to_string(m.refcount) +
+                                 " reference=" + std::to_string(m.reference);
       if (m.refcount < m.reference)
         corrupt("ERROR" + counts + users);
       else if (m.refcount > m.reference)
         add(FindingKind::Leak, "Leaked" + counts + users);
       else
-        corrupt("ERROR cluster " + std::to_string(m.cluster) + " is shared between metadata and other users" + users);
+        corrupt("ERROR cluster " + std::to_string(m.cluster) + " is shared between metadata and other users" +
+                users);
     }
   }
 

@@ -2,12 +2,13 @@
 // qcow2_zstd_decompress): zlib is raw deflate with a 4 KiB window (-12, no
 // zlib header); zstd is one or more frames streamed until the cluster is full.
 // Each call owns its own stream state, so reads stay thread-safe.
+#include "formats/qcow2_decompress.hpp"
+
 #include <zlib.h>
 #include <zstd.h>
 
 #include <memory>
 
-#include "formats/qcow2_decompress.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::qcow2 {

@@ -41,8 +41,10 @@ std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uin
     s.info.vm_state_size = io::load_be32(f, 32);
     const uint32_t extra_len = io::load_be32(f, 36);
     if (extra_len > kMaxSnapshotExtra)
-      fail(src, "snapshot " + std::to_string(i) + ": extra data of " + std::to_string(extra_len) +
-                    " B (limit " + std::to_string(kMaxSnapshotExtra) + ")", entry_off + 36);
+      fail(src,
+           "snapshot " + std::to_string(i) + ": extra data of " + std::to_string(extra_len) + " B (limit " +
+               std::to_string(kMaxSnapshotExtra) + ")",
+           entry_off + 36);
     const uint64_t var_len = uint64_t(extra_len) + id_len + name_len;
     std::vector<std::byte> var = src.read_vector(io::checked_add(off, 40, "snapshot entry"), var_len);
     io::Bytes v = var;
@@ -55,7 +57,8 @@ std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uin
     s.info.name = std::string(io::load_chars(v, extra_len + id_len, name_len));
     off = io::checked_add(off, io::align_up(40 + var_len, 8), "snapshot table");
     if (off - h.snapshots_offset > kMaxSnapshotTableBytes)
-      fail(src, "snapshot table larger than " + std::to_string(kMaxSnapshotTableBytes) + " B", h.snapshots_offset);
+      fail(src, "snapshot table larger than " + std::to_string(kMaxSnapshotTableBytes) + " B",
+           h.snapshots_offset);
     out.push_back(std::move(s));
   }
   *table_bytes = off - h.snapshots_offset;
@@ -72,8 +75,10 @@ std::vector<BitmapEntry> read_bitmap_directory(const ByteSource& src, const Head
   for (uint32_t i = 0; i < h.nb_bitmaps; ++i) {
     const uint64_t at = h.bitmap_directory_offset + pos;
     if (d.size() - pos < 24)
-      fail(src, "bitmap directory (" + std::to_string(d.size()) + " B) too small for " +
-                    std::to_string(h.nb_bitmaps) + " bitmaps", h.bitmap_directory_offset);
+      fail(src,
+           "bitmap directory (" + std::to_string(d.size()) + " B) too small for " +
+               std::to_string(h.nb_bitmaps) + " bitmaps",
+           h.bitmap_directory_offset);
     BitmapEntry e;
     e.table_offset = io::load_be64(d, pos);
     e.table_size = io::load_be32(d, pos + 8);
@@ -83,11 +88,15 @@ std::vector<BitmapEntry> read_bitmap_directory(const ByteSource& src, const Head
     const uint32_t extra_len = io::load_be32(d, pos + 20);
     const uint64_t entry_len = io::align_up(24 + uint64_t(extra_len) + name_len, 8);
     if (entry_len > d.size() - pos)
-      fail(src, "bitmap directory entry " + std::to_string(i) + " (" + std::to_string(entry_len) +
-                    " B) runs past the directory end", at);
+      fail(src,
+           "bitmap directory entry " + std::to_string(i) + " (" + std::to_string(entry_len) +
+               " B) runs past the directory end",
+           at);
     if (e.granularity_bits < 9 || e.granularity_bits > 31)
-      fail(src, "bitmap '" + std::string(io::load_chars(d, pos + 24 + extra_len, name_len)) +
-                    "': granularity_bits " + std::to_string(e.granularity_bits) + " out of range (9..31)", at);
+      fail(src,
+           "bitmap '" + std::string(io::load_chars(d, pos + 24 + extra_len, name_len)) +
+               "': granularity_bits " + std::to_string(e.granularity_bits) + " out of range (9..31)",
+           at);
     e.name = std::string(io::load_chars(d, pos + 24 + extra_len, name_len));
     pos += entry_len;
     out.push_back(std::move(e));

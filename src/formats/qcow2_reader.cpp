@@ -1,12 +1,13 @@
 // qcow2 reader: probe, open, map and read (qcow2.txt "Cluster mapping";
 // qemu block/qcow2-cluster.c qcow2_get_host_offset, block/qcow2.c
 // qcow2_co_preadv_part). Guest offsets walk L1 -> L2 -> (sub)cluster.
+#include "formats/qcow2_reader.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 #include "formats/driver.hpp"
 #include "formats/qcow2_decompress.hpp"
-#include "formats/qcow2_reader.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
@@ -61,11 +62,15 @@ std::shared_ptr<const L2Table> Qcow2Image::l2_table(uint64_t l2_offset, uint64_t
     }
   }
   if (l2_offset % h_.cluster_size != 0)
-    fail(*src_, "L2 table offset " + io::hex(l2_offset) + " (L1 index " + std::to_string(l1_index) +
-                    ") is not cluster aligned", h_.l1_table_offset + l1_index * 8);
+    fail(*src_,
+         "L2 table offset " + io::hex(l2_offset) + " (L1 index " + std::to_string(l1_index) +
+             ") is not cluster aligned",
+         h_.l1_table_offset + l1_index * 8);
   if (l2_offset > h_.file_size || h_.cluster_size > h_.file_size - l2_offset)
-    fail(*src_, "L2 table at " + io::hex(l2_offset) + " (L1 index " + std::to_string(l1_index) +
-                    ") ends past end of file (" + std::to_string(h_.file_size) + " B)", l2_offset);
+    fail(*src_,
+         "L2 table at " + io::hex(l2_offset) + " (L1 index " + std::to_string(l1_index) +
+             ") ends past end of file (" + std::to_string(h_.file_size) + " B)",
+         l2_offset);
   std::vector<std::byte> raw = src_->read_vector(l2_offset, h_.cluster_size);
   auto t = std::make_shared<L2Table>(h_.cluster_size / 8);
   for (size_t i = 0; i < t->size(); ++i) (*t)[i] = io::load_be64(raw, i * 8);
@@ -116,8 +121,10 @@ Run Qcow2Image::resolve(uint64_t offset, uint64_t max_len, bool host_contiguous)
       uint64_t host = e & kOffsetMask;
       const uint64_t entry_at = l2_off + idx * h_.l2_entry_bytes;
       if ((ct == ClusterType::Normal || ct == ClusterType::ZeroAlloc) && host % cs != 0)
-        fail(*src_, "data cluster offset " + io::hex(host) + " for guest offset " + io::hex(cluster_start) +
-                        " is not cluster aligned", entry_at);
+        fail(*src_,
+             "data cluster offset " + io::hex(host) + " for guest offset " + io::hex(cluster_start) +
+                 " is not cluster aligned",
+             entry_at);
       if (ct == ClusterType::Compressed) {
         u.kind = ExtentKind::Data;
         u.compressed = true;
@@ -131,8 +138,9 @@ Run Qcow2Image::resolve(uint64_t offset, uint64_t max_len, bool host_contiguous)
         // qemu qcow2_get_subcluster_type: zero bits 32..63, allocation bits 0..31.
         const uint64_t alloc = bitmap & 0xffffffffu, zero = bitmap >> 32;
         if ((ct == ClusterType::Normal && (alloc & zero)) || (ct == ClusterType::Unallocated && alloc))
-          fail(*src_, "invalid subcluster bitmap " + io::hex(bitmap) + " for guest offset " +
-                          io::hex(cluster_start), entry_at + 8);
+          fail(*src_,
+               "invalid subcluster bitmap " + io::hex(bitmap) + " for guest offset " + io::hex(cluster_start),
+               entry_at + 8);
         const uint64_t sc = (cur - cluster_start) / sc_size;
         unit_end = std::min(end, cluster_start + (sc + 1) * sc_size);
         if (zero & (uint64_t(1) << sc)) {
@@ -171,7 +179,8 @@ void Qcow2Image::read_data(uint64_t guest, uint64_t host, std::span<std::byte> o
   if (host >= fsize)
     throw Error(ErrorKind::Format, s.name(),
                 "data for guest offset " + io::hex(guest) + " at host offset " + io::hex(host) +
-                    " is past end of file (" + std::to_string(fsize) + " B)", host);
+                    " is past end of file (" + std::to_string(fsize) + " B)",
+                host);
   // A cluster that starts inside the file but is cut short reads as zeros past
   // EOF, as in qemu (block/io.c zero-fills reads beyond the file end).
   size_t n = s.read_at(host, out);
@@ -183,18 +192,19 @@ void Qcow2Image::read_compressed(uint64_t guest, uint64_t l2_entry, std::span<st
   const uint64_t cs = h_.cluster_size;
   const uint64_t cluster_start = guest - guest % cs;
   if (c.host_offset >= h_.file_size)
-    fail(*src_, "compressed cluster for guest offset " + io::hex(cluster_start) + " at host offset " +
-                    io::hex(c.host_offset) + " is past end of file (" + std::to_string(h_.file_size) + " B)",
+    fail(*src_,
+         "compressed cluster for guest offset " + io::hex(cluster_start) + " at host offset " +
+             io::hex(c.host_offset) + " is past end of file (" + std::to_string(h_.file_size) + " B)",
          c.host_offset);
   // The stored length is rounded up to 512-byte sectors and may reach past EOF.
   const uint64_t len = std::min(c.size, h_.file_size - c.host_offset);
   std::vector<std::byte> in = src_->read_vector(c.host_offset, len);
   std::vector<std::byte> cluster(cs);
   if (!decompress_cluster(h_.compression_type, in, cluster))
-    fail(*src_, std::string("compressed cluster for guest offset ") + io::hex(cluster_start) +
-                    " at host offset " + io::hex(c.host_offset) + " (" + std::to_string(c.size) +
-                    " B) does not decompress (" + (h_.compression_type == 1 ? "zstd" : "zlib") + ") to " +
-                    std::to_string(cs) + " B",
+    fail(*src_,
+         std::string("compressed cluster for guest offset ") + io::hex(cluster_start) + " at host offset " +
+             io::hex(c.host_offset) + " (" + std::to_string(c.size) + " B) does not decompress (" +
+             (h_.compression_type == 1 ? "zstd" : "zlib") + ") to " + std::to_string(cs) + " B",
          c.host_offset);
   std::memcpy(out.data(), cluster.data() + (guest - cluster_start), out.size());
 }
@@ -225,7 +235,9 @@ void Qcow2Image::read(uint64_t offset, std::span<std::byte> out) const {
   }
 }
 
-CheckReport Qcow2Image::check() const { return run_check(*this); }
+CheckReport Qcow2Image::check() const {
+  return run_check(*this);
+}
 
 }  // namespace imgtool::qcow2
 

@@ -1,6 +1,7 @@
 // imgtool::publish: safety and format checks first (nothing is sent for a
 // refused image), then create -> stream + hash -> verify, deleting the image
 // on any failure after it exists (no orphans).
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
+#include "imgtool/inspect.hpp"
 
 namespace imgtool {
 namespace {
@@ -101,10 +103,34 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
   }
 }
 
+// --auto-properties: guest facts -> Glance properties; the user's own
+// --property values win. Runs after prepare_image(), so an unsafe image never
+// reaches libguestfs.
+void add_guest_properties(const std::string& path, const std::string& format, PublishOptions& opts) {
+  InspectOptions io;
+  io.format = format;
+  io.timeout = std::chrono::seconds(opts.inspect_timeout_seconds);
+  GuestFacts facts = inspect_guest(path, io);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f", facts.seconds);
+  std::string added;
+  for (const auto& [k, v] : glance_properties(facts)) {
+    bool user_set = false;
+    for (const auto& kv : opts.properties) user_set = user_set || kv.first == k;
+    if (user_set) continue;
+    opts.properties.emplace_back(k, v);
+    added += (added.empty() ? "" : " ") + k + "=" + v;
+  }
+  note(opts, "guest inspection (libguestfs " + facts.backend + ", " + secs + " s): " +
+                 (added.empty() ? std::string("no properties added") : added));
+}
+
 }  // namespace
 
-PublishResult publish(const std::string& path, const PublishOptions& opts) {
-  glance::PreparedImage prep = glance::prepare_image(path, opts);
+PublishResult publish(const std::string& path, const PublishOptions& user_opts) {
+  glance::PreparedImage prep = glance::prepare_image(path, user_opts);  // detection + safety first
+  PublishOptions opts = user_opts;
+  if (opts.auto_properties) add_guest_properties(path, prep.image->info().format, opts);
   json body = glance::create_body(prep, opts);
 
   PublishResult r;

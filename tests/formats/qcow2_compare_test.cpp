@@ -68,7 +68,8 @@ void expect_same_map(const Image& img, const std::string& path) {
       Extent x = img.map(off, start + len - off);
       ASSERT_GT(x.length, 0u);
       EXPECT_EQ(x.kind == ExtentKind::Data, data) << path << " at " << off << " (qemu: " << e.dump() << ")";
-      EXPECT_EQ(x.kind != ExtentKind::Unallocated, present) << path << " at " << off << " (qemu: " << e.dump() << ")";
+      EXPECT_EQ(x.kind != ExtentKind::Unallocated, present)
+          << path << " at " << off << " (qemu: " << e.dump() << ")";
       off += x.length;
     }
   }
@@ -88,7 +89,8 @@ void expect_same_check(const Image& img, const std::string& path) {
   // A clean image (by qemu) has no findings but Unsafe ones.
   if (q.value("corruptions", 0) == 0 && q.value("leaks", 0) == 0)
     for (const auto& f : c.findings)
-      if (f.kind != FindingKind::Unsafe) ADD_FAILURE() << path << ": finding: " << f.message << "\nqemu: " << r.err;
+      if (f.kind != FindingKind::Unsafe)
+        ADD_FAILURE() << path << ": finding: " << f.message << "\nqemu: " << r.err;
 }
 
 void expect_same_info(const Image& img, const std::string& path) {
@@ -104,7 +106,8 @@ void expect_same_info(const Image& img, const std::string& path) {
   }
   EXPECT_EQ(i.format_specific_type, "qcow2");
   nlohmann::json spec = q["format-specific"]["data"];
-  if (spec.contains("encrypt")) spec["encrypt"] = {{"format", spec["encrypt"]["format"]}};  // we report the format only
+  if (spec.contains("encrypt"))
+    spec["encrypt"] = {{"format", spec["encrypt"]["format"]}};  // we report the format only
   EXPECT_EQ(info_node_json(i.format_specific_data), spec) << path;
   EXPECT_EQ(i.backing_filename.value_or(""), q.value("backing-filename", ""));
   EXPECT_EQ(i.full_backing_filename.value_or(""), q.value("full-backing-filename", ""));
@@ -119,7 +122,8 @@ void expect_same_info(const Image& img, const std::string& path) {
     EXPECT_EQ(s.vm_state_size, t["vm-state-size"].get<uint64_t>());
     EXPECT_EQ(s.date_sec, t["date-sec"].get<uint64_t>());
     EXPECT_EQ(s.date_nsec, t["date-nsec"].get<uint64_t>());
-    EXPECT_EQ(s.vm_clock_nsec, t["vm-clock-sec"].get<uint64_t>() * 1000000000 + t["vm-clock-nsec"].get<uint64_t>());
+    EXPECT_EQ(s.vm_clock_nsec,
+              t["vm-clock-sec"].get<uint64_t>() * 1000000000 + t["vm-clock-nsec"].get<uint64_t>());
     EXPECT_EQ(s.icount.has_value(), t.contains("icount"));
     if (s.icount && t.contains("icount")) {
       EXPECT_EQ(*s.icount, t["icount"].get<uint64_t>());

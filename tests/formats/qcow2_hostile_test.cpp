@@ -141,7 +141,8 @@ TEST(Qcow2Hostile, L1EntryPastEndOfFile) {
   const std::string img = fresh(d);
   poke_be64(img, kL1, kCopied | 0x10000000);
   auto i = open_qcow2(img);
-  expect_error([&] { i->map(0, 65536); }, ErrorKind::Format, "L2 table at 0x10000000 (L1 index 0) ends past end of file");
+  expect_error([&] { i->map(0, 65536); }, ErrorKind::Format,
+               "L2 table at 0x10000000 (L1 index 0) ends past end of file");
   std::vector<std::byte> buf(512);
   expect_error([&] { i->read(0, buf); }, ErrorKind::Format, "ends past end of file");
   CheckReport c = i->check();
@@ -156,7 +157,8 @@ TEST(Qcow2Hostile, UnalignedL2Entry) {
   expect_error([&] { i->map(0, 65536); }, ErrorKind::Format, "not cluster aligned");
   CheckReport c = i->check();
   bool named = false;
-  for (const auto& f : c.findings) named |= f.message.find("Data cluster is not properly aligned") != std::string::npos;
+  for (const auto& f : c.findings)
+    named |= f.message.find("Data cluster is not properly aligned") != std::string::npos;
   EXPECT_TRUE(named);
 }
 

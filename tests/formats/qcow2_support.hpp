@@ -11,8 +11,8 @@
 
 namespace imgtool::test {
 
-nlohmann::json qemu_json(const std::string& cmd);           // runs `qemu-img <cmd>`, parses stdout
-nlohmann::json info_node_json(const InfoNode& n);           // InfoNode -> json (dict order ignored by ==)
+nlohmann::json qemu_json(const std::string& cmd);  // runs `qemu-img <cmd>`, parses stdout
+nlohmann::json info_node_json(const InfoNode& n);  // InfoNode -> json (dict order ignored by ==)
 std::unique_ptr<Image> open_qcow2(const std::string& path, bool allow_external = false);
 
 // Every guest byte read through imgtool equals `qemu-img convert -O raw`.

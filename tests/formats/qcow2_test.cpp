@@ -25,9 +25,11 @@ using test::TempDir;
 
 // Writes a recognisable pattern at a few places, a zeroed range and a discard.
 void scribble(const std::string& img, uint64_t cluster) {
-  qemu_io(img, "qcow2",
-          "write -P 0x11 0 " + std::to_string(cluster) + ";write -P 0x22 " + std::to_string(3 * cluster) + " 1536;" +
-              "write -P 0x33 1M 64k;write -z 2M 128k;write -P 0x44 3M 4k;write -P 0x55 4095k 1k;discard 3M 4k");
+  qemu_io(
+      img, "qcow2",
+      "write -P 0x11 0 " + std::to_string(cluster) + ";write -P 0x22 " + std::to_string(3 * cluster) +
+          " 1536;" +
+          "write -P 0x33 1M 64k;write -z 2M 128k;write -P 0x44 3M 4k;write -P 0x55 4095k 1k;discard 3M 4k");
 }
 
 struct Layout {
@@ -47,18 +49,20 @@ TEST_P(Qcow2Layout, MatchesQemu) {
   expect_like_qemu(img, d.file("a.raw"));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Qcow2, Qcow2Layout,
-    ::testing::Values(Layout{"compat010", "compat=0.10", 65536}, Layout{"compat11", "compat=1.1", 65536},
-                      Layout{"cluster512", "cluster_size=512", 512}, Layout{"cluster4k", "cluster_size=4k", 4096},
-                      Layout{"cluster2M", "cluster_size=2M", 2 << 20},
-                      Layout{"lazy", "lazy_refcounts=on", 65536}, Layout{"refcount1", "refcount_bits=1", 65536},
-                      Layout{"refcount64", "refcount_bits=64", 65536},
-                      Layout{"extl2", "extended_l2=on", 65536},
-                      Layout{"extl2_32k", "extended_l2=on,cluster_size=32k", 32768},
-                      Layout{"prealloc", "preallocation=metadata", 65536},
-                      Layout{"v2_512", "compat=0.10,cluster_size=512", 512}),
-    [](const auto& p) { return std::string(p.param.name); });
+INSTANTIATE_TEST_SUITE_P(Qcow2, Qcow2Layout,
+                         ::testing::Values(Layout{"compat010", "compat=0.10", 65536},
+                                           Layout{"compat11", "compat=1.1", 65536},
+                                           Layout{"cluster512", "cluster_size=512", 512},
+                                           Layout{"cluster4k", "cluster_size=4k", 4096},
+                                           Layout{"cluster2M", "cluster_size=2M", 2 << 20},
+                                           Layout{"lazy", "lazy_refcounts=on", 65536},
+                                           Layout{"refcount1", "refcount_bits=1", 65536},
+                                           Layout{"refcount64", "refcount_bits=64", 65536},
+                                           Layout{"extl2", "extended_l2=on", 65536},
+                                           Layout{"extl2_32k", "extended_l2=on,cluster_size=32k", 32768},
+                                           Layout{"prealloc", "preallocation=metadata", 65536},
+                                           Layout{"v2_512", "compat=0.10,cluster_size=512", 512}),
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(Qcow2, ExtendedL2SubclusterKinds) {
   TempDir d;
@@ -204,8 +208,10 @@ TEST(Qcow2, DirtyAndCorruptFlags) {
 TEST(Qcow2, EncryptedInfoOnly) {
   TempDir d;
   const std::string img = d.file("enc.qcow2");
-  qemu_img("create -q -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks,encrypt.key-secret=s0,"
-           "encrypt.iter-time=10 " + img + " 1M");
+  qemu_img(
+      "create -q -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks,encrypt.key-secret=s0,"
+      "encrypt.iter-time=10 " +
+      img + " 1M");
   auto i = open_qcow2(img);
   EXPECT_TRUE(i->info().encrypted);
   EXPECT_EQ(i->info().format_specific_data.find("encrypt")->find("format")->as_string(), "luks");
