@@ -39,8 +39,9 @@ cases+=("raw -> qcow2 -c|-f raw -O qcow2 -c $src_raw|-f raw -O qcow2 -c $src_raw
 
 rss() {  # peak RSS in MiB of one run
   local kb
-  kb=$( { /usr/bin/time -f %M "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  rm -f "$dir/out"
+  /usr/bin/time -o "$dir/rss" -f %M "$@" >/dev/null 2>&1
+  kb=$(tail -1 "$dir/rss")
+  rm -f "$dir/out" "$dir/rss"
   echo $((kb / 1024))
 }
 mean() {  # hyperfine mean (s) from its JSON

@@ -51,6 +51,11 @@ struct PublishOptions {
   bool wait = false;                                   // with use_import: wait for "active"
   bool keep_on_error = false;                          // leave a failed image for inspection
   bool reuse_existing = false;  // an active image with the same size + os_hash_value is returned instead
+  // Inspect the guest (libguestfs, after the safety check) and set the Glance
+  // OS properties it maps to (docs/inspect.md); a property in `properties`
+  // given by the user wins. Fails when the build has no guest inspection.
+  bool auto_properties = false;
+  unsigned inspect_timeout_seconds = 300;
   GlanceConnection connection;
   // Progress of the upload: bytes sent, total when known. Called often.
   std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;

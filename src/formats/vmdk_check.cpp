@@ -58,8 +58,9 @@ void check_descriptor(const Layout& L, Sink& s) {
              "' keeps data outside the image; Glance accepts only monolithicSparse and streamOptimized");
   for (const auto& e : d.extents) {
     if (!hosted && !qemu_uses(e))
-      s.corrupt("extent line " + num(e.line_no) + " '" + e.line.substr(0, 120) +
-                "' is ignored by qemu (only RW FLAT/SPARSE/VMFS/VMFSSPARSE/SESPARSE lines with sectors > 0 count)");
+      s.corrupt(
+          "extent line " + num(e.line_no) + " '" + e.line.substr(0, 120) +
+          "' is ignored by qemu (only RW FLAT/SPARSE/VMFS/VMFSSPARSE/SESPARSE lines with sectors > 0 count)");
     if (e.filename.empty()) continue;
     const std::string why = unsafe_reason(e.filename);
     if (!why.empty())

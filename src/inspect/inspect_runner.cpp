@@ -23,6 +23,7 @@
 namespace imgtool {
 namespace {
 
+#if IMGTOOL_HAVE_GUESTFS
 // The format name libguestfs/qemu gets: only formats whose safety imgtool can
 // judge from the bytes.
 std::string vetted_format(const std::string& path, const InspectOptions& opts) {
@@ -45,7 +46,6 @@ std::string vetted_format(const std::string& path, const InspectOptions& opts) {
               "guest inspection supports raw, qcow2, vmdk and iso images, not " + fmt);
 }
 
-#if IMGTOOL_HAVE_GUESTFS
 [[noreturn]] void run_child(const std::string& path, const std::string& fmt, int out_fd) {
   // Own process group, so that a timeout can kill the appliance (qemu) too.
   ::setpgid(0, 0);

@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size) std::memcpy(bytes.data(), data, size);
   std::shared_ptr<const imgtool::ByteSource> src = imgtool::memory_source(std::move(bytes), "fuzz.qcow2");
   try {
-    imgtool::formats::ProbeWindow w = imgtool::formats::read_probe_window(*src);
-    (void)imgtool::formats::qcow2_probe(w.input());
+    // The probe sees the same head window as the registry would give it.
+    std::vector<std::byte> head(static_cast<size_t>(std::min<uint64_t>(src->size(), 64 << 10)));
+    src->read_exact(0, head);
+    (void)imgtool::formats::qcow2_probe({head, {}, src->size()});
     auto img = imgtool::formats::qcow2_open(src, imgtool::OpenOptions{});
     const imgtool::ImageInfo& info = img->info();
     (void)img->check();

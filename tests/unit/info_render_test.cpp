@@ -301,15 +301,14 @@ TEST(CheckRender, HumanSummaryLikeQemu) {
   r.findings.push_back({FindingKind::Corruption, "a"});
   r.findings.push_back({FindingKind::Leak, "b"});
   r.findings.push_back({FindingKind::Unsafe, "backing file 'base.qcow2'"});
-  EXPECT_EQ(
-      render_check_human(r),
-      "\n1 errors were found on the image.\n"
-      "Data may be corrupted, or further writes to the image may corrupt it.\n"
-      "\n1 leaked clusters were found on the image.\n"
-      "This means waste of disk space, but no harm to data.\n"
-      "3/16384 = 0.02% allocated, 33.33% fragmented, 0.00% compressed clusters\n"
-      "Image end offset: 393216\n"
-      "x.qcow2: unsafe: backing file 'base.qcow2'\n");
+  EXPECT_EQ(render_check_human(r),
+            "\n1 errors were found on the image.\n"
+            "Data may be corrupted, or further writes to the image may corrupt it.\n"
+            "\n1 leaked clusters were found on the image.\n"
+            "This means waste of disk space, but no harm to data.\n"
+            "3/16384 = 0.02% allocated, 33.33% fragmented, 0.00% compressed clusters\n"
+            "Image end offset: 393216\n"
+            "x.qcow2: unsafe: backing file 'base.qcow2'\n");
 }
 
 TEST(CheckRender, JsonKeysLikeQemuPlusOurs) {
