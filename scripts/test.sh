@@ -51,7 +51,7 @@ if [[ $skip != *" fuzz "* ]] && [ -d tests/fuzz ]; then
   phase "libFuzzer smoke run"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIMGTOOL_FUZZ=ON \
     -DIMGTOOL_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-fuzz -j "$jobs"
+  cmake --build build-fuzz -j "$jobs" --target fuzzers
   tests/fuzz/run_smoke.sh build-fuzz "${IMGTOOL_FUZZ_SECONDS:-20}"
 fi
 

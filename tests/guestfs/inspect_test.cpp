@@ -163,7 +163,9 @@ TEST_F(GuestfsInspect, TinyTimeoutKillsTheApplianceAndLeavesNoQemu) {
                " inspect --guest --timeout 1 " + sh_quote(d.file("skeleton.raw")));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("timed out after 1 s"), std::string::npos) << r.err;
-  auto ps = run("sleep 1; pgrep -af qemu | grep -F " + sh_quote(d.path().string()) + " || true");
+  // Only processes whose program is a qemu-system binary (not this shell,
+  // whose command line also names the directory).
+  auto ps = run("sleep 1; pgrep -af '^[^ ]*qemu-system' | grep -F " + sh_quote(d.path().string()) + " || true");
   EXPECT_EQ(ps.out, "") << "leftover qemu: " << ps.out;
 }
 
