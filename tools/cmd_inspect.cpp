@@ -1,13 +1,13 @@
 // `imgtool inspect --guest FILE`: OS facts from inside the guest and the
 // Glance properties they map to.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/inspect.hpp"
+#include "inspect/guest_child.hpp"
 
 namespace imgtool::cli {
 
@@ -18,7 +18,8 @@ Subcommand setup_inspect(CLI::App& app) {
     int timeout = 300;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("inspect", "Look inside the guest (libguestfs): OS facts and Glance properties");
+  CLI::App* sub =
+      app.add_subcommand("inspect", "Look inside the guest (libguestfs): OS facts and Glance properties");
   sub->add_flag("--guest", o->guest, "Inspect the guest operating system (required)");
   sub->add_option("-f,--format", o->format, "Image format (default: detect from the bytes)");
   sub->add_option("--timeout", o->timeout, "Deadline in seconds for the whole inspection")
@@ -26,8 +27,7 @@ Subcommand setup_inspect(CLI::App& app) {
   sub->add_option("--output", o->output, "human or json")->check(CLI::IsMember({"human", "json"}));
   sub->add_option("file", o->file, "Image file")->required();
   return {sub, [o] {
-            if (!o->guest)
-              throw Error(ErrorKind::Usage, "", "inspect: say what to inspect: --guest");
+            if (!o->guest) throw Error(ErrorKind::Usage, "", "inspect: say what to inspect: --guest");
             InspectOptions opts;
             opts.format = o->format;
             opts.timeout = std::chrono::seconds(o->timeout);
@@ -36,21 +36,10 @@ Subcommand setup_inspect(CLI::App& app) {
             if (o->output == "json") {
               nlohmann::json j;
               j["file"] = o->file;
-              j["os"] = {{"type", f.type},
-                         {"distro", f.distro},
-                         {"product_name", f.product_name},
-                         {"major_version", f.major_version},
-                         {"minor_version", f.minor_version},
-                         {"arch", f.arch},
-                         {"hostname", f.hostname},
-                         {"package_format", f.package_format},
-                         {"osinfo", f.osinfo},
-                         {"qemu_guest_agent", f.qemu_guest_agent.value_or(false)},
-                         {"virtio_blk", f.virtio_blk},
-                         {"virtio_scsi", f.virtio_scsi},
-                         {"virtio_net", f.virtio_net},
-                         {"partition_table", f.partition_table},
-                         {"firmware", f.firmware}};
+              // The same serialization the inspection child uses; run facts are listed separately.
+              j["os"] = nlohmann::json::parse(inspect::facts_to_json(f));
+              j["os"].erase("backend");
+              j["os"].erase("seconds");
               j["properties"] = props;
               j["backend"] = f.backend;
               j["seconds"] = f.seconds;
