@@ -1,5 +1,5 @@
 // `imgtool convert [-f FMT] -O raw|qcow2|vmdk [-o OPTIONS] [-c] [-p] [-S SIZE]
-// [-m THREADS] [--checksum] [--allow-backing] SRC DST` — options as in
+// [-m THREADS] [-t writeback|unsafe] [--checksum] [--allow-backing] SRC DST` — options as in
 // qemu-img convert; one call to imgtool::convert_file.
 #include <unistd.h>
 
@@ -16,7 +16,7 @@ namespace imgtool::cli {
 namespace {
 
 struct Opts {
-  std::string src, dst, format, out_format, sparse = "4k";
+  std::string src, dst, format, out_format, sparse = "4k", cache = "writeback";
   std::vector<std::string> options;
   bool compress = false, progress = false, quiet = false, checksum = false, allow_backing = false;
   unsigned threads = 0;
@@ -77,6 +77,10 @@ int run(const Opts& o) {
   c.threads = o.threads;
   c.allow_backing = o.allow_backing;
   c.checksum = o.checksum;
+  if (o.cache != "writeback" && o.cache != "unsafe")
+    throw Error(ErrorKind::Usage, "",
+                "-t '" + o.cache + "': valid cache modes are writeback (fsync the target, the default) and unsafe");
+  c.fsync = o.cache == "writeback";
   if (o.progress && !o.quiet) {
     auto last = std::make_shared<int>(-1);
     c.progress = [last](uint64_t done, uint64_t total) {
@@ -113,6 +117,8 @@ Subcommand setup_convert(CLI::App& app) {
                   "Zero runs this long are not written (default 4k; 0 = fully allocate)");
   sub->add_option("-m,--threads", o->threads, "Worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 64u));
+  sub->add_option("-t,--cache", o->cache,
+                  "writeback (default: fsync DST before the rename) or unsafe (no flush, qemu-img's default)");
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
   sub->add_flag("--allow-backing", o->allow_backing,
                 "Flatten a backing chain instead of refusing the source");

@@ -31,6 +31,9 @@ struct ConvertOptions {
   // convert_file only: also compute Glance's checksum (md5) and os_hash_value
   // (sha512) of the written file, while writing.
   bool checksum = false;
+  // convert_file only: fsync DST before renaming it into place (default, like
+  // qemu-img -t writeback). false = qemu-img's default "-t unsafe": no flush.
+  bool fsync = true;
 };
 
 struct ConvertStats {

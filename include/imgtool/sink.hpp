@@ -38,8 +38,10 @@ class ByteSink {
 // finish() fsyncs and renames over DST; destroying the sink without finish()
 // (error, exception, interrupt) unlinks the temporary file. write_zeros()
 // seeks, so the result is sparse. A full disk is reported with the target
-// name and the bytes written so far.
-std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst);
+// name and the bytes written so far. With fsync = false (qemu-img's "-t unsafe",
+// its default cache mode for convert) finish() renames without fsyncing the
+// data: faster, but a crash soon after may leave DST short.
+std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync = true);
 
 // A sink that forwards to `inner` (not owned; must outlive it) after passing
 // each span to `observer` — the hook for hashing what is written.

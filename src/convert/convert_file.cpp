@@ -146,7 +146,7 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
     throw Error(ErrorKind::Usage, dst, "the output is the same file as the input '" + src + "'");
   std::unique_ptr<Image> img = open_for_convert(src, open, opts.allow_backing);
 
-  std::unique_ptr<ByteSink> file = create_atomic_file(dst);
+  std::unique_ptr<ByteSink> file = create_atomic_file(dst, opts.fsync);
   if (!opts.checksum) return convert_image(*img, *file, opts);
 
   // Compressed qcow2 patches its header at the end (docs/convert.md): hash

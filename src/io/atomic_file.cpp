@@ -19,7 +19,7 @@ namespace {
 
 class AtomicFile final : public ByteSink {
  public:
-  explicit AtomicFile(std::string dst) : dst_(std::move(dst)) {
+  AtomicFile(std::string dst, bool fsync) : dst_(std::move(dst)), fsync_(fsync) {
     std::string tmpl = dst_ + ".imgtool-XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
@@ -79,11 +79,12 @@ class AtomicFile final : public ByteSink {
 
   void finish() override {
     flush_hole();
-    if (::fsync(fd_.get()) != 0) fail(errno, pos_);
+    if (fsync_ && ::fsync(fd_.get()) != 0) fail(errno, pos_);
     if (::rename(tmp_.c_str(), dst_.c_str()) != 0)
       throw Error(ErrorKind::Io, dst_,
                   std::string("cannot rename temporary file into place: ") + std::strerror(errno));
     tmp_.clear();
+    if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
     std::string dir = dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
     if (dir.empty()) dir = dst_.find('/') == 0 ? "/" : ".";
@@ -116,6 +117,7 @@ class AtomicFile final : public ByteSink {
   }
 
   std::string dst_;
+  const bool fsync_;
   std::string tmp_;
   io::UniqueFd fd_;
   uint64_t pos_ = 0;
@@ -153,8 +155,8 @@ void ObservedSink::write_zeros(uint64_t len) {
   inner_.write_zeros(len);
 }
 
-std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst) {
-  return std::make_unique<AtomicFile>(dst);
+std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
+  return std::make_unique<AtomicFile>(dst, fsync);
 }
 
 }  // namespace imgtool

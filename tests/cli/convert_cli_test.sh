@@ -35,6 +35,21 @@ rc=$?
 [ $rc -eq 64 ] && grep -q "valid: compat, cluster_size" <<<"$err" && [ ! -e "$tmp/b.qcow2" ] &&
   ok "unknown -o key" || fail "unknown -o key: rc=$rc $err"
 
+# --- -t unsafe: same bytes, no fsync; -t writeback (default) fsyncs; bad mode = 64 ---
+"$IMGTOOL" convert -O qcow2 "$src" "$tmp/w.qcow2" && "$IMGTOOL" convert -t unsafe -O qcow2 "$src" "$tmp/u.qcow2" &&
+  cmp -s "$tmp/w.qcow2" "$tmp/u.qcow2" &&
+  ok "-t unsafe writes the same file" || fail "-t unsafe output differs"
+if command -v strace >/dev/null; then
+  n_unsafe=$(strace -f -e trace=fsync,fdatasync -o /dev/stdout "$IMGTOOL" convert -t unsafe -O raw "$src" "$tmp/u.raw" | grep -c 'fsync(')
+  n_wb=$(strace -f -e trace=fsync,fdatasync -o /dev/stdout "$IMGTOOL" convert -O raw "$src" "$tmp/w.raw" | grep -c 'fsync(')
+  [ "$n_unsafe" -eq 0 ] && [ "$n_wb" -ge 1 ] && ok "-t unsafe skips fsync, the default fsyncs" ||
+    fail "fsync calls: unsafe=$n_unsafe writeback=$n_wb"
+fi
+err=$("$IMGTOOL" convert -t none -O raw "$src" "$tmp/n.raw" 2>&1)
+rc=$?
+[ $rc -eq 64 ] && grep -q "valid cache modes" <<<"$err" && [ ! -e "$tmp/n.raw" ] && ok "-t none refused" ||
+  fail "-t none: rc=$rc $err"
+
 # --- DST == SRC ------------------------------------------------------------------
 ln -s src.raw "$tmp/link.raw"
 err=$("$IMGTOOL" convert -O raw "$src" "$tmp/link.raw" 2>&1)
