@@ -91,6 +91,21 @@ int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
+// What to do about a transport failure, for the one-line error.
+std::string failure_hint(CURLcode rc, const TlsOptions& tls) {
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT: return " (is the service running at that address?)";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return tls.cacert.empty()
+                 ? " (the server's certificate is not trusted: give its CA bundle with --os-cacert or OS_CACERT, "
+                   "or --insecure to skip verification)"
+                 : " (the server's certificate does not verify against " + tls.cacert + ")";
+    case CURLE_SSL_CONNECT_ERROR: return " (TLS handshake failed: is this an https endpoint?)";
+    default: return "";
+  }
+}
+
 }  // namespace
 
 std::string HttpResponse::header(const std::string& lower_name) const {
@@ -143,6 +158,8 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "imgtool");
+  char errbuf[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   if (!tls_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
   if (tls_.insecure) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -174,9 +191,10 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
       throw Error(ErrorKind::Http, "",
                   req.method + " " + req.url + ": response body larger than " +
                       std::to_string(kMaxResponseBody) + " bytes");
-    throw Error(ErrorKind::Http, "",
-                req.method + " " + req.url + ": " + curl_easy_strerror(rc) +
-                    (rc == CURLE_COULDNT_CONNECT ? " (is the service running at that address?)" : ""));
+    // libcurl's detail (e.g. "SSL certificate problem: self-signed certificate")
+    // says more than the generic text of the code.
+    std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    throw Error(ErrorKind::Http, "", req.method + " " + req.url + ": " + what + failure_hint(rc, tls_));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;

@@ -82,6 +82,20 @@ json ImagesApi::get(const std::string& id) {
   return parse_json(call(req, "show image " + id, {200}), "show image " + id);
 }
 
+std::string ImagesApi::status_of(const std::string& id) {
+  HttpRequest req;
+  req.url = base_url() + "/v2/images/" + url_escape(id);
+  req.cancellable = false;
+  req.timeout_seconds = 10;
+  try {
+    HttpResponse r = call(req, "show image " + id, {200});
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() ? j.value("status", "") : "";
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 bool ImagesApi::remove(const std::string& id) {
   HttpRequest req;
   req.method = "DELETE";

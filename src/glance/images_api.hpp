@@ -29,6 +29,9 @@ class ImagesApi {
   void import_staged(const std::string& id, const std::vector<std::string>& stores);
   // GET /v2/images/{id}.
   nlohmann::json get(const std::string& id);
+  // The image's status for a cleanup message: a short, non-interruptible GET;
+  // "" when Glance does not answer.
+  std::string status_of(const std::string& id);
   // DELETE /v2/images/{id}. Not interruptible (cleanup after a signal).
   // Returns false when the image was already gone (404).
   bool remove(const std::string& id);

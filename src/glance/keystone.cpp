@@ -1,5 +1,10 @@
 #include "glance/keystone.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -106,7 +111,13 @@ std::chrono::system_clock::time_point parse_keystone_time(const std::string& s) 
 }
 
 Session::Session(Credentials creds)
-    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}) {}
+    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}) {
+  // libcurl would only say "problem with the SSL CA cert" at the first request.
+  if (!creds_.cacert.empty() && ::access(creds_.cacert.c_str(), R_OK) != 0)
+    throw Error(ErrorKind::Usage, creds_.cacert,
+                std::string("cannot read the CA bundle (--os-cacert / OS_CACERT / clouds.yaml cacert): ") +
+                    std::strerror(errno));
+}
 
 void Session::authenticate() {
   const std::string url = creds_.auth_url + "/auth/tokens";
@@ -133,6 +144,10 @@ void Session::authenticate() {
     expires_at_ = parse_keystone_time(t["expires_at"].get<std::string>());
   else
     expires_at_ = std::chrono::system_clock::now() + std::chrono::hours(1);
+  // A cloud that issues short tokens (minutes): refresh at three quarters of
+  // the lifetime instead of re-authenticating before every request.
+  const auto lifetime = expires_at_ - std::chrono::system_clock::now();
+  margin_ = std::clamp<std::chrono::system_clock::duration>(lifetime / 4, std::chrono::seconds(0), kRefreshMargin);
   if (t.contains("project") && t["project"].is_object()) project_id_ = t["project"].value("id", "");
   if (creds_.image_endpoint_override.empty()) {
     if (!t.contains("catalog"))
@@ -150,7 +165,7 @@ void Session::authenticate() {
 }
 
 const std::string& Session::token() {
-  if (token_.empty() || std::chrono::system_clock::now() + kRefreshMargin >= expires_at_) authenticate();
+  if (token_.empty() || std::chrono::system_clock::now() + margin_ >= expires_at_) authenticate();
   return token_;
 }
 

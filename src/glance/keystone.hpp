@@ -2,7 +2,8 @@
 // Keystone v3: authenticate (password / application credential / token),
 // keep the token (X-Subject-Token) and its expiry, find the image endpoint
 // in the catalog (type "image", interface, region). token() re-authenticates
-// when the token is within kRefreshMargin of expires_at, so every request of
+// when the token is within its refresh margin of expires_at (kRefreshMargin,
+// or a quarter of the token's lifetime for short-lived tokens), so every request of
 // a long publish (the GET and DELETE after an hour-long PUT) has a valid one;
 // Keystone middleware checks a token when a request starts, so one long PUT
 // needs no fresh token mid-stream.
@@ -43,6 +44,7 @@ class Session {
   std::string image_url_;
   std::string project_id_;
   std::chrono::system_clock::time_point expires_at_{};
+  std::chrono::system_clock::duration margin_ = kRefreshMargin;
 };
 
 // "2026-11-25T14:47:17.000000Z" -> time point; throws Error(Http) if malformed.

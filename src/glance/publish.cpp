@@ -233,8 +233,16 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
       msg += "; image " + id + " kept (--keep-on-error)";
     } else {
       try {
+        // A Glance worker that dies mid-upload leaves the image in "saving"
+        // forever (nothing on the server resets it): say so, then delete it.
+        const std::string left = api.status_of(id);
+        std::string state;
+        if (left == "saving" && e.kind() != ErrorKind::Interrupted)
+          state = " (Glance had left it in status 'saving', which nothing on the server would ever reset)";
+        else if (!left.empty())
+          state = " (status " + left + ")";
         bool existed = api.remove(id);
-        msg += existed ? "; image " + id + " deleted" : "; image " + id + " was already gone";
+        msg += existed ? "; image " + id + state + " deleted" : "; image " + id + " was already gone";
       } catch (const Error& e2) {
         msg += "; deleting image " + id + " failed too: " + e2.message();
       }

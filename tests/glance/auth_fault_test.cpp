@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
+#include "glance/fault_proxy.hpp"
 #include "glance/glance_env.hpp"
 #include "support/test_util.hpp"
 
@@ -85,32 +87,6 @@ TEST(GlanceAuth, PasswordOnTheCommandLineIsRefused) {
   EXPECT_NE(r.err.find("OS_PASSWORD"), std::string::npos) << r.err;
 }
 
-// A fault_proxy.py in front of Glance; imgtool reaches Glance through it via
-// OS_IMAGE_ENDPOINT_OVERRIDE.
-class FaultProxy {
- public:
-  FaultProxy(const TempDir& t, const std::string& args) {
-    std::string port_file = t.file("proxy.port");
-    std::string target = env()->get("IMGTOOL_GLANCE_URL").substr(7);  // host:port
-    std::string out =
-        run_ok("setsid /usr/bin/python3 " +
-               sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/fault_proxy.py") + " --target " +
-               target + " --port-file " + sh_quote(port_file) + " " + args + " >/dev/null 2>&1 & echo $!");
-    pid_ = std::stoi(out);
-    for (int i = 0; i < 100 && !std::filesystem::exists(port_file); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    url_ = "http://127.0.0.1:" + read_file(port_file);
-  }
-  ~FaultProxy() {
-    if (pid_ > 0) ::kill(pid_, SIGKILL);
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  int pid_ = -1;
-  std::string url_;
-};
-
 TEST(GlanceFault, UploadCutMidStreamLeavesNoImage) {
   REQUIRE_GLANCE();
   TempDir t;
@@ -168,6 +144,46 @@ TEST(GlanceFault, SigintMidUploadDeletesTheImage) {
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(count_named(name), 0u);
+}
+
+// A Glance API process killed mid-upload leaves the image in "saving" for
+// good. The upload goes to a spare Glance (same database and store) that the
+// test kills; every other call goes to the main one, like a load balancer.
+TEST(GlanceFault, GlanceWorkerKilledMidUploadLeavesSavingWhichIsReportedAndDeleted) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "8M");
+  std::string spare = run_ok("IMGTOOL_GLANCE_STATE=" + sh_quote(env()->get("IMGTOOL_GLANCE_STATE")) + " bash " +
+                             sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/glance-dev.sh") +
+                             " spare-glance 2>/dev/null");
+  std::istringstream sp(spare);
+  int spare_pid = 0, spare_port = 0;
+  sp >> spare_pid >> spare_port;
+  ASSERT_GT(spare_pid, 0) << spare;
+  struct Reap {
+    int pid;
+    ~Reap() { ::kill(-pid, SIGKILL); }
+  } reap{spare_pid};
+  FaultProxy proxy(t, "--put-target 127.0.0.1:" + std::to_string(spare_port) + " --throttle 1000000");
+  auto vars = admin_vars();
+  vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+  std::string name = unique_name("killed-worker");
+  RunResult r;
+  std::thread runner([&] { r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw)); });
+  bool saving = false;
+  for (int i = 0; i < 300 && !saving; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    json l = glance_get("images?name=" + name);
+    saving = l.is_object() && l["images"].size() == 1 && l["images"][0]["status"] == "saving";
+  }
+  EXPECT_TRUE(saving) << "the upload never reached status saving";
+  ::kill(-spare_pid, SIGKILL);
+  runner.join();
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("status 'saving'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(count_named(name), 0u);
 }
 

@@ -2,7 +2,8 @@
 """A fault-injecting HTTP proxy in front of Glance, for imgtool's tests.
 
     fault_proxy.py --target 127.0.0.1:9292 --port-file F [--cut-put-after N]
-                   [--rewrite-hash] [--throttle BYTES_PER_S]
+                   [--rewrite-hash] [--throttle BYTES_PER_S] [--log-tokens FILE]
+                   [--put-target HOST:PORT]
 
 Listens on 127.0.0.1 (a free port, written to --port-file once listening) and
 forwards every request to --target, one request per connection (it asks
@@ -12,15 +13,25 @@ upstream for "Connection: close"). Faults:
   --rewrite-hash      GET /v2/images/{id}: replace os_hash_value in the JSON
                       answer with 128 'f' (a server that stored other bytes).
   --throttle R        forward PUT bodies at about R bytes/s (for SIGINT tests).
+  --put-target H:P    send PUT .../file and .../stage to this other Glance
+                      process (same database and store), everything else to
+                      --target: like a load balancer whose upload worker dies.
+Observation:
+  --log-tokens FILE   append "METHOD PATH TOKEN-SHA256[:16]" for every request
+                      (which token each call carried, not the token itself).
 Only the standard library; run with /usr/bin/python3.
 """
 import argparse
+import hashlib
 import json
 import re
 import socket
 import struct
 import threading
 import time
+
+
+LOG_LOCK = threading.Lock()
 
 
 def read_head(sock):
@@ -73,10 +84,15 @@ def handle(client, args):
         method, path, _ = lines[0].split(" ", 2)
         headers = [l for l in lines[1:] if not l.lower().startswith(("connection:", "keep-alive:"))]
         headers.append("Connection: close")
-        host, port = args.target.split(":")
+        if args.log_tokens:
+            tok = next((l.split(":", 1)[1].strip() for l in headers if l.lower().startswith("x-auth-token:")), "")
+            digest = hashlib.sha256(tok.encode()).hexdigest()[:16] if tok else "-"
+            with LOG_LOCK, open(args.log_tokens, "a") as f:
+                f.write("%s %s %s\n" % (method, path, digest))
+        is_put = method == "PUT" and re.search(r"/(file|stage)$", path)
+        host, port = (args.put_target if is_put and args.put_target else args.target).split(":")
         upstream = socket.create_connection((host, int(port)))
         upstream.sendall(("\r\n".join([lines[0]] + headers) + "\r\n\r\n").encode("latin-1"))
-        is_put = method == "PUT" and re.search(r"/(file|stage)$", path)
         is_show = method == "GET" and re.fullmatch(r"/v2/images/[0-9a-fA-F-]{36}", path.split("?")[0])
         stop = threading.Event()
         if args.rewrite_hash and is_show:
@@ -153,6 +169,8 @@ def main():
     p.add_argument("--cut-put-after", type=int)
     p.add_argument("--rewrite-hash", action="store_true")
     p.add_argument("--throttle", type=int, default=0)
+    p.add_argument("--log-tokens")
+    p.add_argument("--put-target")
     args = p.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -5,6 +5,11 @@
 #   tests/glance/glance-dev.sh stop     stop both services (by recorded PID / process group)
 #   tests/glance/glance-dev.sh status   exit 0 when both answer
 #   tests/glance/glance-dev.sh env      print the env file (source it; see below)
+#   tests/glance/glance-dev.sh spare-glance
+#                                       one more Glance API process on the same
+#                                       database and store, on a free port; prints
+#                                       "PID PORT" (tests kill it mid-upload; stop
+#                                       also stops it)
 #
 # State (git-ignored): $IMGTOOL_GLANCE_STATE, default tests/glance/.state/. It
 # holds the sqlite databases (WAL mode: Keystone's default rollback journal
@@ -12,6 +17,15 @@
 # PIDs, clouds.yaml and `env`. A restart of an existing state re-uses all of it
 # (about 5 s). Ports: IMGTOOL_KEYSTONE_PORT (5000), IMGTOOL_GLANCE_PORT (9292);
 # a state made for other ports is rebuilt.
+#
+# Two more fronts on the same databases and keys, for the tests that need them:
+# - a second Keystone process (IMGTOOL_KEYSTONE_SHORT_PORT, 5001) whose tokens
+#   live IMGTOOL_SHORT_TOKEN_SECONDS (20 s): token re-authentication during a
+#   long upload, against the real Glance (fernet tokens validate anywhere);
+# - TLS (when stunnel4 is installed): stunnel with a self-signed certificate
+#   for 127.0.0.1 in front of Keystone (IMGTOOL_KEYSTONE_TLS_PORT, 5443) and
+#   Glance (IMGTOOL_GLANCE_TLS_PORT, 9443), and a region "RegionTLS" whose
+#   image endpoint is https (../shared/glance-dev.md section 8).
 #
 # Users: admin/admin-dev-pass (project admin), glance/glance-dev-pass (service),
 # demo/demo-dev-pass (project demo, role member) and demo's application
@@ -28,6 +42,11 @@ GPORT=${IMGTOOL_GLANCE_PORT:-9292}
 PY=/usr/bin/python3
 KURL=http://127.0.0.1:$KPORT
 GURL=http://127.0.0.1:$GPORT
+KSPORT=${IMGTOOL_KEYSTONE_SHORT_PORT:-5001}
+KSURL=http://127.0.0.1:$KSPORT
+SHORT_SECS=${IMGTOOL_SHORT_TOKEN_SECONDS:-20}
+KTPORT=${IMGTOOL_KEYSTONE_TLS_PORT:-5443}
+GTPORT=${IMGTOOL_GLANCE_TLS_PORT:-9443}
 ADMIN_PASS=admin-dev-pass
 GLANCE_PASS=glance-dev-pass
 DEMO_PASS=demo-dev-pass
@@ -38,7 +57,8 @@ die() { log "$*"; exit 1; }
 
 install_deps() {
   local missing=()
-  for p in python3-keystone python3-glance python3-openstackclient python3-glanceclient qemu-utils curl; do
+  for p in python3-keystone python3-glance python3-openstackclient python3-glanceclient qemu-utils curl \
+    stunnel4 openssl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -99,6 +119,55 @@ start_glance() {
   wait_http "$GURL/healthcheck" 200 60 || die "Glance did not answer on $GURL/healthcheck within 60 s (see $D/log/glance.out)"
 }
 
+# The same Keystone with short-lived tokens (see the header); started in the
+# background, waited for in wait_keystone_short.
+start_keystone_short() {
+  alive keystone-short && return 0
+  sed -e "s|^expiration = .*|expiration = $SHORT_SECS|" -e "s|/log/keystone.log|/log/keystone-short.log|" \
+    "$D/keystone/keystone.conf" >"$D/keystone/keystone-short.conf"
+  OS_KEYSTONE_CONFIG_FILES=$D/keystone/keystone-short.conf \
+    setsid keystone-wsgi-public --host 127.0.0.1 --port "$KSPORT" >>"$D/log/keystone-short.out" 2>&1 </dev/null &
+  echo $! >"$D/run/keystone-short.pid"
+}
+wait_keystone_short() {
+  wait_http "$KSURL/v3" 200 60 ||
+    die "the short-token Keystone did not answer on $KSURL/v3 within 60 s (see $D/log/keystone-short.out)"
+}
+
+have_tls() { command -v stunnel4 >/dev/null && command -v openssl >/dev/null; }
+
+# stunnel in front of both services, with a certificate made once per state.
+start_tls() {
+  alive stunnel && return 0
+  mkdir -p "$D/tls"
+  if [ ! -s "$D/tls/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/tls/key.pem" -out "$D/tls/cert.pem" -days 3650 \
+      -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >>"$D/log/setup.log" 2>&1 ||
+      die "openssl could not make the test certificate (see $D/log/setup.log)"
+  fi
+  printf '%s\n' "foreground = yes" "pid =" "output = $D/log/stunnel.log" \
+    "[keystone-tls]" "accept = 127.0.0.1:$KTPORT" "connect = 127.0.0.1:$KPORT" \
+    "cert = $D/tls/cert.pem" "key = $D/tls/key.pem" \
+    "[glance-tls]" "accept = 127.0.0.1:$GTPORT" "connect = 127.0.0.1:$GPORT" \
+    "cert = $D/tls/cert.pem" "key = $D/tls/key.pem" >"$D/tls/stunnel.conf"
+  setsid stunnel4 "$D/tls/stunnel.conf" >>"$D/log/stunnel.out" 2>&1 </dev/null &
+  echo $! >"$D/run/stunnel.pid"
+  wait_http "https://127.0.0.1:$KTPORT/v3" 200 30 --cacert "$D/tls/cert.pem" ||
+    die "stunnel did not serve https://127.0.0.1:$KTPORT/v3 within 30 s (see $D/log/stunnel.log)"
+  # The https endpoints live in their own region (once per state and ports).
+  if [ "$(cat "$D/tls-region" 2>/dev/null)" != "$KTPORT $GTPORT" ]; then
+    (
+      admin_env
+      set -x
+      openstack region show RegionTLS >/dev/null 2>&1 || openstack region create RegionTLS
+      for id in $(openstack endpoint list --region RegionTLS -f value -c ID); do openstack endpoint delete "$id"; done
+      openstack endpoint create --region RegionTLS identity public "https://127.0.0.1:$KTPORT/v3"
+      openstack endpoint create --region RegionTLS image public "https://127.0.0.1:$GTPORT"
+    ) >>"$D/log/setup.log" 2>&1 || die "RegionTLS setup failed (see $D/log/setup.log)"
+    echo "$KTPORT $GTPORT" >"$D/tls-region"
+  fi
+}
+
 configure() {
   log "configuring a new state in $D"
   rm -rf "$D"
@@ -136,7 +205,13 @@ configure() {
 }
 
 write_env() {
-  local ac
+  local ac tls_env=""
+  if alive stunnel; then
+    tls_env="export IMGTOOL_GLANCE_TLS_KEYSTONE_URL='https://127.0.0.1:$KTPORT/v3'
+export IMGTOOL_GLANCE_TLS_REGION='RegionTLS'
+export IMGTOOL_GLANCE_TLS_CACERT='$D/tls/cert.pem'
+"
+  fi
   ac=$(cat "$D/demo-ac.id")
   cat >"$D/clouds.yaml" <<EOF
 # Written by tests/glance/glance-dev.sh: the local test cloud.
@@ -188,7 +263,9 @@ export IMGTOOL_GLANCE_DEMO_PASSWORD='$DEMO_PASS'
 export IMGTOOL_GLANCE_DEMO_PROJECT='demo'
 export IMGTOOL_GLANCE_DEMO_AC_ID='$ac'
 export IMGTOOL_GLANCE_DEMO_AC_SECRET='$AC_SECRET'
-_glance_clear() {
+export IMGTOOL_GLANCE_SHORT_KEYSTONE_URL='$KSURL/v3'
+export IMGTOOL_GLANCE_SHORT_TOKEN_SECONDS='$SHORT_SECS'
+${tls_env}_glance_clear() {
   unset OS_CLOUD OS_AUTH_TYPE OS_TOKEN OS_USERNAME OS_PASSWORD OS_PROJECT_NAME OS_PROJECT_ID \\
     OS_USER_DOMAIN_NAME OS_PROJECT_DOMAIN_NAME OS_APPLICATION_CREDENTIAL_ID OS_APPLICATION_CREDENTIAL_SECRET
 }
@@ -237,7 +314,7 @@ case "$cmd" in
     command -v curl >/dev/null && [ -x "$(command -v keystone-manage || true)" ] &&
       $PY -c 'import glance, keystone' 2>/dev/null || install_deps
     if [ ! -f "$D/configured" ] || [ "$(cat "$D/configured")" != "$KPORT $GPORT" ]; then
-      [ -d "$D/run" ] && { stop_one glance; stop_one keystone; }
+      [ -d "$D/run" ] && { stop_one stunnel; stop_one glance; stop_one keystone-short; stop_one keystone; }
       configure
     else
       mkdir -p "$D/run" "$D/log"
@@ -246,13 +323,32 @@ case "$cmd" in
       cp "$here/templates/glance-api-paste.ini" "$D/glance/glance-api-paste.ini"
       start_keystone
     fi
+    start_keystone_short
     start_glance
     check_authenticated
+    wait_keystone_short
+    if have_tls; then start_tls; else log "stunnel4/openssl missing: no TLS front (the TLS tests will skip)"; fi
     write_env
     log "Keystone $KURL/v3 and Glance $GURL are up; env: $D/env"
     ;;
+  spare-glance)
+    [ -f "$D/configured" ] || die "no state yet: run '$0 start' first"
+    read -r KPORT _ <"$D/configured"
+    port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    sed -e "s|@STATE@|$D|g" -e "s|@KEYSTONE_PORT@|$KPORT|g" -e "s|@GLANCE_PORT@|$port|g" \
+      -e "s|/log/glance-api.log|/log/glance-api-$port.log|" "$here/templates/glance-api.conf.in" >"$D/glance/glance-api-$port.conf"
+    setsid $PY -c 'import sys; from glance.cmd.api import main; sys.argv[0]="glance-api"; sys.exit(main())' \
+      --config-file "$D/glance/glance-api-$port.conf" >>"$D/log/glance-$port.out" 2>&1 </dev/null &
+    pid=$!
+    echo $pid >"$D/run/glance-spare-$port.pid"
+    wait_http "http://127.0.0.1:$port/healthcheck" 200 60 || die "spare Glance on port $port did not start (see $D/log/glance-$port.out)"
+    echo "$pid $port"
+    ;;
   stop)
+    for f in "$D"/run/glance-spare-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
+    stop_one stunnel
     stop_one glance
+    stop_one keystone-short
     stop_one keystone
     ;;
   status)
@@ -265,7 +361,7 @@ case "$cmd" in
     cat "$D/env"
     ;;
   *)
-    echo "usage: $0 {start|stop|status|env}" >&2
+    echo "usage: $0 {start|stop|status|env|spare-glance}" >&2
     exit 64
     ;;
 esac
