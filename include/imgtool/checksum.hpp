@@ -73,6 +73,8 @@ struct GlanceDigests {
   std::string os_hash_algo;   // e.g. "sha512"
   std::string os_hash_value;  // hex
   uint64_t size = 0;
+  // sha256 hex, only when asked for (the SDK's owner_specified.openstack.sha256).
+  std::optional<std::string> sha256;
 };
 
 // Hash a whole source the way Glance hashes an upload (md5 + os_hash_algo).
@@ -80,7 +82,9 @@ struct GlanceDigests {
 // holes (ByteSource::next_data/next_hole) are hashed as zeros without reading
 // them. A read error or a source that shrinks throws Error(Io) naming the
 // offset; nothing partial is returned.
-GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo = HashAlgo::sha512);
+// also_sha256 adds GlanceDigests::sha256 in the same pass (a third digest thread).
+GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo = HashAlgo::sha512,
+                             bool also_sha256 = false);
 // Same for a path; "-" reads standard input to EOF (pipes: no size known in
 // advance). A missing file, a directory or an unreadable file throws Error(Io).
 GlanceDigests glance_digests_of_file(const std::string& path, HashAlgo os_hash_algo = HashAlgo::sha512);

@@ -184,7 +184,10 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
     if (converted)
       throw Error(ErrorKind::Usage, path,
                   "--reuse-existing cannot be combined with --convert-to (hash unknown before the upload)");
-    GlanceDigests d = glance_digests(*prep.source, HashAlgo::sha512);
+    GlanceDigests d = glance_digests(*prep.source, HashAlgo::sha512, /*also_sha256=*/true);
+    // Known up front now: record them like openstacksdk's create_image does.
+    glance::add_owner_specified(body, d, prep.name);
+    r.request_json = body.dump();
     if (auto hit = glance::find_reusable(api, d, prep.disk_format)) {
       fill_result(r, *hit);
       r.reused = true;

@@ -128,10 +128,23 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts) {
   if (opts.protected_image) b["protected"] = true;
   if (!opts.tags.empty()) b["tags"] = opts.tags;
   // Glance's schema: extra properties are strings. The SDK's
-  // owner_specified.openstack.* digests are not sent: in one pass they are
-  // known only after the upload (and Glance does not verify them anyway).
+  // owner_specified.openstack.* digests are not sent here: in one pass they
+  // are known only after the upload. When a pre-pass computed them
+  // (--reuse-existing), add_owner_specified() adds them.
   for (const auto& [k, v] : opts.properties) b[k] = v;
   return b;
+}
+
+void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std::string& name) {
+  // openstacksdk (image/_base_proxy.py create_image): md5 and sha256 of the
+  // data, and "<container>/<name>" with the default container "images". A
+  // value the user gave with --property wins.
+  auto set = [&](const char* k, const std::string& v) {
+    if (!body.contains(k)) body[k] = v;
+  };
+  set("owner_specified.openstack.md5", d.checksum);
+  if (d.sha256) set("owner_specified.openstack.sha256", *d.sha256);
+  set("owner_specified.openstack.object", "images/" + name);
 }
 
 std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,

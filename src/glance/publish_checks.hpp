@@ -31,6 +31,10 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
 // The POST /v2/images body (api-ref "Create image").
 nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
 
+// Adds openstacksdk's owner_specified.openstack.md5 / .sha256 / .object
+// ("images/<name>") to a create body, keeping any the user set.
+void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std::string& name);
+
 // An active image with this size, os_hash_value (sha512), checksum and disk
 // format, if Glance has one the user can see.
 std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,

@@ -20,14 +20,21 @@
 namespace imgtool {
 namespace {
 
-GlanceDigests finish(MultiHasher& h, HashAlgo algo) {
+GlanceDigests finish(MultiHasher& h, HashAlgo algo, bool also_sha256 = false) {
   auto hex = h.finish_hex();
   GlanceDigests d;
   d.checksum = std::move(hex[0]);
   d.os_hash_algo = to_string(algo);
   d.os_hash_value = std::move(hex[1]);
+  if (also_sha256) d.sha256 = hex.size() > 2 ? hex[2] : d.os_hash_value;  // os_hash_algo may be sha256
   d.size = h.bytes();
   return d;
+}
+
+std::vector<HashAlgo> algos_for(HashAlgo os_hash_algo, bool also_sha256) {
+  std::vector<HashAlgo> a{HashAlgo::md5, os_hash_algo};
+  if (also_sha256 && os_hash_algo != HashAlgo::sha256) a.push_back(HashAlgo::sha256);
+  return a;
 }
 
 // Reads [off, end) of `src` into the hasher; every read_at() is at most one
@@ -49,8 +56,8 @@ void hash_data_run(const ByteSource& src, MultiHasher& h, uint64_t off, uint64_t
 
 }  // namespace
 
-GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo) {
-  MultiHasher h({HashAlgo::md5, os_hash_algo});
+GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo, bool also_sha256) {
+  MultiHasher h(algos_for(os_hash_algo, also_sha256));
   const uint64_t size = src.size();
   uint64_t off = 0;
   // Each pass consumes one hole and/or one data run, and both lseek answers
@@ -68,7 +75,7 @@ GlanceDigests glance_digests(const ByteSource& src, HashAlgo os_hash_algo) {
     hash_data_run(src, h, off, hole);
     off = hole;
   }
-  return finish(h, os_hash_algo);
+  return finish(h, os_hash_algo, also_sha256);
 }
 
 GlanceDigests glance_digests_of_fd(int fd, const std::string& name, HashAlgo os_hash_algo) {

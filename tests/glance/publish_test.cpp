@@ -230,5 +230,25 @@ TEST(GlancePublish, ImportWaitReuseExistingAndChecksumVerify) {
   glance_delete(p.id());
 }
 
+// With --reuse-existing the digests are known before the upload, so the image
+// carries openstacksdk's owner_specified.openstack.{md5,sha256,object}.
+TEST(GlancePublish, ReuseExistingMissUploadsWithTheSdkOwnerSpecifiedDigests) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = t.file("fresh.raw");
+  run_ok("head -c 300000 /dev/urandom > " + sh_quote(raw));
+  std::string name = unique_name("owner-specified");
+  Published p = publish(clean_env(admin_vars()), sh_quote(raw) + " --reuse-existing --name " + name);
+  ASSERT_EQ(p.run.exit_code, 0) << p.run.err;
+  EXPECT_NE(p.out.value("reused", false), true);
+  json im = glance_get("images/" + p.id());
+  ASSERT_TRUE(im.is_object());
+  EXPECT_EQ(im.value("owner_specified.openstack.md5", ""), md5sum(raw));
+  EXPECT_EQ(im.value("owner_specified.openstack.sha256", ""), first_word(run_ok("sha256sum " + sh_quote(raw))));
+  EXPECT_EQ(im.value("owner_specified.openstack.object", ""), "images/" + name);
+  EXPECT_EQ(im.value("checksum", ""), md5sum(raw));
+  glance_delete(p.id());
+}
+
 }  // namespace
 }  // namespace imgtool::test::glance

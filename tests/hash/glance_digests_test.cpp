@@ -79,6 +79,27 @@ TEST(GlanceDigests, SparseFileWithUnalignedDataRuns) {
   EXPECT_EQ(g.size, 5 * kB + 3);
 }
 
+TEST(GlanceDigests, AlsoSha256InTheSamePass) {
+  // publish --reuse-existing: openstacksdk's owner_specified.openstack.sha256.
+  TempDir d;
+  std::string f = d.file("sparse");
+  test::write_file(f, "");
+  test::truncate_file(f, 3 * kB + 11);
+  test::poke(f, kB + 5, random_string(kB, 3));
+  auto src = open_file_source(f);
+  GlanceDigests g = glance_digests(*src, HashAlgo::sha512, true);
+  ASSERT_TRUE(g.sha256.has_value());
+  EXPECT_EQ(*g.sha256, coreutils("sha256sum", {f})[0]);
+  EXPECT_EQ(g.os_hash_value, coreutils("sha512sum", {f})[0]);
+  EXPECT_EQ(g.checksum, coreutils("md5sum", {f})[0]);
+  // os_hash_algo sha256: the same digest, not a second thread.
+  GlanceDigests s = glance_digests(*src, HashAlgo::sha256, true);
+  EXPECT_EQ(s.sha256, s.os_hash_value);
+  EXPECT_EQ(s.os_hash_value, *g.sha256);
+  // Not asked: not computed.
+  EXPECT_FALSE(glance_digests(*src).sha256.has_value());
+}
+
 TEST(GlanceDigests, Sparse4GiBFile) {
   // The one large test: 4 GiB of mostly holes, hashed at hash speed (no
   // reads of the holes); the reference tools run in parallel.
@@ -158,7 +179,7 @@ TEST(GlanceDigests, MemorySourceAndMissingFile) {
 }
 
 TEST(GlanceVerify, CompareListsEveryDifference) {
-  GlanceDigests local{"aa", "sha512", "bb", 10};
+  GlanceDigests local{"aa", "sha512", "bb", 10, std::nullopt};
   GlanceImageRecord same{"id", "n", "active", "aa", "sha512", "bb", 10};
   EXPECT_TRUE(compare_with_glance(local, same).empty());
   GlanceImageRecord other{"id", "n", "active", "ab", "sha512", std::nullopt, 11};
