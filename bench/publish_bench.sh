@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Publish benchmark (docs/performance.md, "publish"): a 1 GiB qcow2, half data
 # and half holes, uploaded to the local Glance of tests/glance/glance-dev.sh by
-#   1. the plain curl sequence (token, POST, PUT -T, GET)
+#   1. the plain curl sequence (token, POST, PUT -T, GET): the server's limit
 #   2. openstack image create --file
 #   3. imgtool publish
 # (curl -T streams the file like imgtool does; --data-binary @FILE would
-# first read the whole file into memory) and, for conversion, qemu-img convert -O raw + openstack image create versus
-# imgtool publish --convert-to raw (one pass, no temporary file).
+# first read the whole file into memory) and, for conversion:
+#   4. the curl sequence on the raw file converted beforehand (the limit)
+#   5. qemu-img convert -O raw + openstack image create
+#   6. imgtool publish --convert-to raw (one pass, no temporary file)
+# Wall time: hyperfine mean; peak RSS: /usr/bin/time -f %M of one more run.
 # Usage: bench/publish_bench.sh [IMGTOOL] [RUNS]   (Glance must be running)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,13 +46,47 @@ chmod +x "$work/curl.sh"
 
 cleanup_cmd="openstack image list -f value -c ID -c Name | awk '/ bench-/{print \$1}' | xargs -r openstack image delete"
 
-hyperfine --runs "$RUNS" --export-markdown "$work/upload.md" --cleanup "$cleanup_cmd" \
-  -n "curl sequence" "$work/curl.sh $img" \
-  -n "openstack image create" "openstack image create --disk-format qcow2 --container-format bare --file $img bench-osc" \
-  -n "imgtool publish" "$IMGTOOL publish --name bench-imgtool $img"
+qemu-img convert -O raw "$img" "$work/pre.raw"
+curl_q="$work/curl.sh $img"
+osc_q="openstack image create --disk-format qcow2 --container-format bare --file $img bench-osc"
+imgtool_q="$IMGTOOL publish --name bench-imgtool $img"
+curl_r="$work/curl.sh $work/pre.raw"
+osc_r="qemu-img convert -O raw $img $work/tmp.raw && openstack image create --disk-format raw --container-format bare --file $work/tmp.raw bench-osc-raw"
+imgtool_r="$IMGTOOL publish --convert-to raw --name bench-imgtool-raw $img"
 
-hyperfine --runs "$RUNS" --export-markdown "$work/convert.md" --cleanup "$cleanup_cmd; rm -f $work/tmp.raw" \
-  -n "qemu-img convert + openstack image create" \
-  "qemu-img convert -O raw $img $work/tmp.raw && openstack image create --disk-format raw --container-format bare --file $work/tmp.raw bench-osc-raw" \
-  -n "imgtool publish --convert-to raw" "$IMGTOOL publish --convert-to raw --name bench-imgtool-raw $img"
-cat "$work/upload.md" "$work/convert.md"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+hyperfine --runs "$RUNS" --export-json "$work/upload.json" --cleanup "$cleanup_cmd" \
+  -n "curl sequence" "$curl_q" -n "openstack image create" "$osc_q" -n "imgtool publish" "$imgtool_q"
+hyperfine --runs "$RUNS" --export-json "$work/convert.json" --cleanup "$cleanup_cmd; rm -f $work/tmp.raw" \
+  -n "curl sequence on the pre-converted raw" "$curl_r" \
+  -n "qemu-img convert + openstack image create" "$osc_r" \
+  -n "imgtool publish --convert-to raw" "$imgtool_r"
+
+# Peak RSS (MiB) of the client side of one run; for the two-step path the larger of the two.
+rss() {
+  /usr/bin/time -o "$work/rss" -f %M bash -c "$1" >/dev/null 2>&1 || true
+  echo $(($(tail -1 "$work/rss") / 1024))
+}
+declare -A mem
+mem[q1]=$(rss "$curl_q") mem[q2]=$(rss "$osc_q") mem[q3]=$(rss "$imgtool_q")
+mem[r1]=$(rss "$curl_r") mem[r2]=$(rss "$osc_r") mem[r3]=$(rss "$imgtool_r")
+eval "$cleanup_cmd" >/dev/null 2>&1 || true
+rm -f "$work/tmp.raw"
+
+table() {  # table JSON KEY-PREFIX
+  /usr/bin/python3 - "$1" "${mem[${2}1]}" "${mem[${2}2]}" "${mem[${2}3]}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+limit = r[0]["mean"]
+print("| client | mean (s) | vs the curl limit | peak RSS (MiB) |")
+print("|---|---:|---:|---:|")
+for x, m in zip(r, sys.argv[2:]):
+    print("| %s | %.2f ± %.2f | %+.1f %% | %s |" % (x["command"], x["mean"], x["stddev"] or 0, 100 * (x["mean"] / limit - 1), m))
+PY
+}
+echo
+table "$work/upload.json" q
+echo
+table "$work/convert.json" r
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
