@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -224,6 +225,18 @@ std::string libvmdk_compare(const std::string& vmdk, const std::string& raw) {
   return r.out;
 }
 
+// 7-Zip (package 7zip, its own VMDK reader: sparse and stream-optimized
+// extents) extracts the disk; it must be the raw image padded to the capacity.
+std::string sevenzip_compare(const std::string& vmdk, const std::string& raw, uint64_t vsize) {
+  const std::string x = vmdk + ".7z.img", r = vmdk + ".raw.img";
+  auto res = run("7zz e -so -tvmdk " + sh_quote(vmdk) + " > " + sh_quote(x) + " && cp " + sh_quote(raw) + " " +
+                 sh_quote(r) + " && truncate -s " + std::to_string(vsize) + " " + sh_quote(r) + " && cmp " +
+                 sh_quote(x) + " " + sh_quote(r) + " && echo ok");
+  std::filesystem::remove(x);
+  std::filesystem::remove(r);
+  return res.out + res.err;
+}
+
 // Every reader agrees the vmdk holds exactly the raw image.
 void expect_good_vmdk(const RawImage& raw, const std::string& vmdk, const std::string& create_type) {
   auto check = run("qemu-img check -f vmdk " + sh_quote(vmdk));
@@ -244,6 +257,7 @@ void expect_good_vmdk(const RawImage& raw, const std::string& vmdk, const std::s
                         (create_type == "streamOptimized" ? "Stream optimized" : "Monolithic sparse")));
   EXPECT_THAT(vi.out, HasSubstr("(" + std::to_string(vsize) + " bytes)"));
   EXPECT_EQ(libvmdk_compare(vmdk, raw.path), "ok " + std::to_string(vsize) + "\n");
+  EXPECT_EQ(sevenzip_compare(vmdk, raw.path, vsize), "ok\n");
 }
 
 void expect_glance_ok(const std::string& vmdk, uint64_t vsize) {
