@@ -78,8 +78,9 @@ int run(const Opts& o) {
   c.allow_backing = o.allow_backing;
   c.checksum = o.checksum;
   if (o.cache != "writeback" && o.cache != "unsafe")
-    throw Error(ErrorKind::Usage, "",
-                "-t '" + o.cache + "': valid cache modes are writeback (fsync the target, the default) and unsafe");
+    throw Error(
+        ErrorKind::Usage, "",
+        "-t '" + o.cache + "': valid cache modes are writeback (fsync the target, the default) and unsafe");
   c.fsync = o.cache == "writeback";
   if (o.progress && !o.quiet) {
     auto last = std::make_shared<int>(-1);
@@ -117,8 +118,9 @@ Subcommand setup_convert(CLI::App& app) {
                   "Zero runs this long are not written (default 4k; 0 = fully allocate)");
   sub->add_option("-m,--threads", o->threads, "Worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 64u));
-  sub->add_option("-t,--cache", o->cache,
-                  "writeback (default: fsync DST before the rename) or unsafe (no flush, qemu-img's default)");
+  sub->add_option(
+      "-t,--cache", o->cache,
+      "writeback (default: fsync DST before the rename) or unsafe (no flush, qemu-img's default)");
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
   sub->add_flag("--allow-backing", o->allow_backing,
                 "Flatten a backing chain instead of refusing the source");

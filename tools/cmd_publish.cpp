@@ -1,12 +1,15 @@
 // imgtool publish FILE: upload an image to Glance (imgtool::publish), then
 // print the image as `openstack image show` does (or JSON).
-#include <chrono>
+#include <unistd.h>
+
 #include <iostream>
+#include <memory>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
+#include "progress_meter.hpp"
 #include "publish_output.hpp"
 
 namespace imgtool::cli {
@@ -53,20 +56,13 @@ int run_publish(PublishArgs& a) {
     }
   }
   a.o.notice = [](const std::string& s) { std::cerr << "imgtool: note: " << s << "\n"; };
+  std::shared_ptr<ProgressMeter> meter;
   if (a.progress) {
-    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-    a.o.progress = [last](uint64_t done, std::optional<uint64_t> total) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - *last < std::chrono::milliseconds(500) && !(total && done == *total)) return;
-      *last = now;
-      if (total && *total > 0)
-        std::cerr << "\r    (" << (done * 100 / *total) << ".00/100%)" << std::flush;
-      else
-        std::cerr << "\r    " << (done >> 20) << " MiB sent" << std::flush;
-    };
+    meter = std::make_shared<ProgressMeter>(::isatty(STDERR_FILENO) == 1);
+    a.o.progress = [meter](uint64_t done, std::optional<uint64_t> total) { meter->update(done, total); };
   }
   PublishResult r = publish(a.file, a.o);
-  if (a.progress) std::cerr << "\n";
+  if (meter) meter->finish();
   if (a.output == "json")
     print_publish_json(r);
   else
@@ -104,7 +100,9 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_option("--os-password", a->password_flag)->group("");  // refused with an explanation
   sub->add_flag("--dry-run", a->o.dry_run, "Check, hash and show the request; send nothing");
   sub->add_flag("--wait", a->o.wait, "With --import: wait for active and verify");
-  sub->add_flag("-p,--progress", a->progress, "Show progress on stderr");
+  sub->add_flag(
+      "-p,--progress", a->progress,
+      "Show bytes sent, rate and ETA on stderr (redrawn on a terminal, a line every 5 s otherwise)");
   sub->add_option("--output", a->output, "human or json")->check(CLI::IsMember({"human", "json"}));
   sub->add_flag("--auto-properties", a->o.auto_properties,
                 "Inspect the guest (libguestfs) and set os_type, os_distro, os_version, architecture, hw_*");

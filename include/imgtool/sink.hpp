@@ -48,8 +48,7 @@ std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync 
 class ObservedSink : public ByteSink {
  public:
   using Observer = std::function<void(std::span<const std::byte>)>;
-  ObservedSink(ByteSink& inner, Observer observer)
-      : inner_(inner), observer_(std::move(observer)) {}
+  ObservedSink(ByteSink& inner, Observer observer) : inner_(inner), observer_(std::move(observer)) {}
   const std::string& name() const override { return inner_.name(); }
   void write(std::span<const std::byte> data) override;
   void write_zeros(uint64_t len) override;

@@ -97,10 +97,10 @@ std::string failure_hint(CURLcode rc, const TlsOptions& tls) {
     case CURLE_COULDNT_CONNECT: return " (is the service running at that address?)";
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-      return tls.cacert.empty()
-                 ? " (the server's certificate is not trusted: give its CA bundle with --os-cacert or OS_CACERT, "
-                   "or --insecure to skip verification)"
-                 : " (the server's certificate does not verify against " + tls.cacert + ")";
+      return tls.cacert.empty() ? " (the server's certificate is not trusted: give its CA bundle with "
+                                  "--os-cacert or OS_CACERT, "
+                                  "or --insecure to skip verification)"
+                                : " (the server's certificate does not verify against " + tls.cacert + ")";
     case CURLE_SSL_CONNECT_ERROR: return " (TLS handshake failed: is this an https endpoint?)";
     default: return "";
   }

@@ -147,7 +147,8 @@ void Session::authenticate() {
   // A cloud that issues short tokens (minutes): refresh at three quarters of
   // the lifetime instead of re-authenticating before every request.
   const auto lifetime = expires_at_ - std::chrono::system_clock::now();
-  margin_ = std::clamp<std::chrono::system_clock::duration>(lifetime / 4, std::chrono::seconds(0), kRefreshMargin);
+  margin_ =
+      std::clamp<std::chrono::system_clock::duration>(lifetime / 4, std::chrono::seconds(0), kRefreshMargin);
   if (t.contains("project") && t["project"].is_object()) project_id_ = t["project"].value("id", "");
   if (creds_.image_endpoint_override.empty()) {
     if (!t.contains("catalog"))

@@ -121,8 +121,8 @@ void add_guest_properties(const std::string& path, const std::string& format, Pu
     opts.properties.emplace_back(k, v);
     added += (added.empty() ? "" : " ") + k + "=" + v;
   }
-  note(opts, "guest inspection (libguestfs " + facts.backend + ", " + secs + " s): " +
-                 (added.empty() ? std::string("no properties added") : added));
+  note(opts, "guest inspection (libguestfs " + facts.backend + ", " + secs +
+                 " s): " + (added.empty() ? std::string("no properties added") : added));
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ class AtomicFile final : public ByteSink {
     flush_hole();
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
-                           static_cast<off_t>(pos_ + done));
+      ssize_t n =
+          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(pos_ + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         fail(errno, pos_ + done);
@@ -67,8 +67,8 @@ class AtomicFile final : public ByteSink {
       throw Error(ErrorKind::Usage, dst_, "pwrite beyond the written length", offset);
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
-                           static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         fail(errno, offset + done);
@@ -86,7 +86,8 @@ class AtomicFile final : public ByteSink {
     tmp_.clear();
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
-    std::string dir = dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
+    std::string dir =
+        dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
     if (dir.empty()) dir = dst_.find('/') == 0 ? "/" : ".";
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

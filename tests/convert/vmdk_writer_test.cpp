@@ -229,9 +229,9 @@ std::string libvmdk_compare(const std::string& vmdk, const std::string& raw) {
 // extents) extracts the disk; it must be the raw image padded to the capacity.
 std::string sevenzip_compare(const std::string& vmdk, const std::string& raw, uint64_t vsize) {
   const std::string x = vmdk + ".7z.img", r = vmdk + ".raw.img";
-  auto res = run("7zz e -so -tvmdk " + sh_quote(vmdk) + " > " + sh_quote(x) + " && cp " + sh_quote(raw) + " " +
-                 sh_quote(r) + " && truncate -s " + std::to_string(vsize) + " " + sh_quote(r) + " && cmp " +
-                 sh_quote(x) + " " + sh_quote(r) + " && echo ok");
+  auto res = run("7zz e -so -tvmdk " + sh_quote(vmdk) + " > " + sh_quote(x) + " && cp " + sh_quote(raw) +
+                 " " + sh_quote(r) + " && truncate -s " + std::to_string(vsize) + " " + sh_quote(r) +
+                 " && cmp " + sh_quote(x) + " " + sh_quote(r) + " && echo ok");
   std::filesystem::remove(x);
   std::filesystem::remove(r);
   return res.out + res.err;

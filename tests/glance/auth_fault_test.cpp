@@ -132,13 +132,7 @@ TEST(GlanceFault, SigintMidUploadDeletesTheImage) {
                        " & echo $! > " + sh_quote(pid_file) + "; wait $!";
   RunResult r;
   std::thread runner([&] { r = run(script); });
-  bool saving = false;
-  for (int i = 0; i < 300 && !saving; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    json l = glance_get("images?name=" + name);
-    saving = l.is_object() && l["images"].size() == 1 && l["images"][0]["status"] == "saving";
-  }
-  EXPECT_TRUE(saving) << "the upload never reached status saving";
+  EXPECT_TRUE(wait_for_image_status(name, "saving")) << "the upload never reached status saving";
   if (std::filesystem::exists(pid_file)) ::kill(std::stoi(read_file(pid_file)), SIGINT);
   runner.join();
   EXPECT_EQ(r.exit_code, 130) << r.err;
@@ -154,9 +148,10 @@ TEST(GlanceFault, GlanceWorkerKilledMidUploadLeavesSavingWhichIsReportedAndDelet
   REQUIRE_GLANCE();
   TempDir t;
   std::string raw = make_data(t, "8M");
-  std::string spare = run_ok("IMGTOOL_GLANCE_STATE=" + sh_quote(env()->get("IMGTOOL_GLANCE_STATE")) + " bash " +
-                             sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/glance-dev.sh") +
-                             " spare-glance 2>/dev/null");
+  std::string spare =
+      run_ok("IMGTOOL_GLANCE_STATE=" + sh_quote(env()->get("IMGTOOL_GLANCE_STATE")) + " bash " +
+             sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/glance-dev.sh") +
+             " spare-glance 2>/dev/null");
   std::istringstream sp(spare);
   int spare_pid = 0, spare_port = 0;
   sp >> spare_pid >> spare_port;
@@ -170,14 +165,9 @@ TEST(GlanceFault, GlanceWorkerKilledMidUploadLeavesSavingWhichIsReportedAndDelet
   vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
   std::string name = unique_name("killed-worker");
   RunResult r;
-  std::thread runner([&] { r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw)); });
-  bool saving = false;
-  for (int i = 0; i < 300 && !saving; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    json l = glance_get("images?name=" + name);
-    saving = l.is_object() && l["images"].size() == 1 && l["images"][0]["status"] == "saving";
-  }
-  EXPECT_TRUE(saving) << "the upload never reached status saving";
+  std::thread runner(
+      [&] { r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw)); });
+  EXPECT_TRUE(wait_for_image_status(name, "saving")) << "the upload never reached status saving";
   ::kill(-spare_pid, SIGKILL);
   runner.join();
   EXPECT_EQ(r.exit_code, 7) << r.err;

@@ -5,11 +5,13 @@
 // (an `openstack` call costs ~1.7 s; curl ~10 ms).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "support/test_util.hpp"
 
@@ -124,6 +126,17 @@ inline size_t count_named(const std::string& name) {
   nlohmann::json j = glance_get("images?name=" + name + "&limit=100");
   if (!j.is_object() || !j.contains("images")) return 9999;
   return j["images"].size();
+}
+
+// Polls (100 ms steps, up to `seconds`) until the one image called `name`
+// has `status`; false when it never does.
+inline bool wait_for_image_status(const std::string& name, const std::string& status, int seconds = 30) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    nlohmann::json l = glance_get("images?name=" + name);
+    if (l.is_object() && l["images"].size() == 1 && l["images"][0]["status"] == status) return true;
+  }
+  return false;
 }
 
 inline void glance_delete(const std::string& id) {

@@ -244,7 +244,8 @@ TEST(GlancePublish, ReuseExistingMissUploadsWithTheSdkOwnerSpecifiedDigests) {
   json im = glance_get("images/" + p.id());
   ASSERT_TRUE(im.is_object());
   EXPECT_EQ(im.value("owner_specified.openstack.md5", ""), md5sum(raw));
-  EXPECT_EQ(im.value("owner_specified.openstack.sha256", ""), first_word(run_ok("sha256sum " + sh_quote(raw))));
+  EXPECT_EQ(im.value("owner_specified.openstack.sha256", ""),
+            first_word(run_ok("sha256sum " + sh_quote(raw))));
   EXPECT_EQ(im.value("owner_specified.openstack.object", ""), "images/" + name);
   EXPECT_EQ(im.value("checksum", ""), md5sum(raw));
   glance_delete(p.id());

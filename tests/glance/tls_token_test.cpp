@@ -27,14 +27,14 @@ std::string imgtool() {
 }
 
 // Skips (or fails under IMGTOOL_REQUIRE_GLANCE=1) when glance-dev.sh has no such front.
-#define REQUIRE_FRONT(var)                                                                      \
-  do {                                                                                          \
-    REQUIRE_GLANCE();                                                                           \
-    if (env()->get(var).empty()) {                                                              \
-      const char* req = std::getenv("IMGTOOL_REQUIRE_GLANCE");                                  \
-      if (req != nullptr && std::string(req) == "1") FAIL() << var " is not in the env file";   \
-      GTEST_SKIP() << var " is not in the env file (glance-dev.sh without stunnel4?)";          \
-    }                                                                                           \
+#define REQUIRE_FRONT(var)                                                                    \
+  do {                                                                                        \
+    REQUIRE_GLANCE();                                                                         \
+    if (env()->get(var).empty()) {                                                            \
+      const char* req = std::getenv("IMGTOOL_REQUIRE_GLANCE");                                \
+      if (req != nullptr && std::string(req) == "1") FAIL() << var " is not in the env file"; \
+      GTEST_SKIP() << var " is not in the env file (glance-dev.sh without stunnel4?)";        \
+    }                                                                                         \
   } while (0)
 
 std::string make_data(const TempDir& t, const std::string& size) {
@@ -81,23 +81,23 @@ TEST(GlanceTls, CacertFlagAndCloudsYaml) {
   TempDir t;
   std::string raw = make_data(t, "256K");
   const std::string ca = env()->get("IMGTOOL_GLANCE_TLS_CACERT");
-  expect_published(run(clean_env(tls_vars()) + imgtool() + " publish --output=json --os-cacert " + sh_quote(ca) +
-                       " --name " + unique_name("tls-flag") + " " + sh_quote(raw)),
+  expect_published(run(clean_env(tls_vars()) + imgtool() + " publish --output=json --os-cacert " +
+                       sh_quote(ca) + " --name " + unique_name("tls-flag") + " " + sh_quote(raw)),
                    raw);
 
   const Env& e = *env();
-  std::ofstream(t.file("clouds.yaml")) << "clouds:\n  tls:\n    auth:\n      auth_url: "
-                                       << e.get("IMGTOOL_GLANCE_TLS_KEYSTONE_URL") << "\n      username: "
-                                       << e.get("IMGTOOL_GLANCE_ADMIN_USERNAME") << "\n      password: "
-                                       << e.get("IMGTOOL_GLANCE_ADMIN_PASSWORD") << "\n      project_name: "
-                                       << e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")
-                                       << "\n      user_domain_name: Default\n      project_domain_name: Default\n"
-                                       << "    region_name: " << e.get("IMGTOOL_GLANCE_TLS_REGION") << "\n"
-                                       << "    cacert: " << ca << "\n";
-  expect_published(run(clean_env({{"OS_CLIENT_CONFIG_FILE", t.file("clouds.yaml")}}) + imgtool() +
-                       " publish --output=json --os-cloud tls --name " + unique_name("tls-clouds") + " " +
-                       sh_quote(raw)),
-                   raw);
+  std::ofstream(t.file("clouds.yaml"))
+      << "clouds:\n  tls:\n    auth:\n      auth_url: " << e.get("IMGTOOL_GLANCE_TLS_KEYSTONE_URL")
+      << "\n      username: " << e.get("IMGTOOL_GLANCE_ADMIN_USERNAME")
+      << "\n      password: " << e.get("IMGTOOL_GLANCE_ADMIN_PASSWORD")
+      << "\n      project_name: " << e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")
+      << "\n      user_domain_name: Default\n      project_domain_name: Default\n"
+      << "    region_name: " << e.get("IMGTOOL_GLANCE_TLS_REGION") << "\n"
+      << "    cacert: " << ca << "\n";
+  expect_published(
+      run(clean_env({{"OS_CLIENT_CONFIG_FILE", t.file("clouds.yaml")}}) + imgtool() +
+          " publish --output=json --os-cloud tls --name " + unique_name("tls-clouds") + " " + sh_quote(raw)),
+      raw);
 }
 
 TEST(GlanceTls, UntrustedCertificateIsOneClearLineAndNothingIsCreated) {
@@ -151,13 +151,14 @@ TEST(GlanceToken, OsTokenAuthPublishesAndNeverPrintsTheToken) {
   const std::string tok = admin_token();
   ASSERT_FALSE(tok.empty());
   const Env& e = *env();
-  RunResult r = run(clean_env({{"OS_AUTH_URL", e.get("IMGTOOL_GLANCE_KEYSTONE_URL")},
-                               {"OS_AUTH_TYPE", "token"},
-                               {"OS_TOKEN", tok},
-                               {"OS_PROJECT_NAME", e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")},
-                               {"OS_PROJECT_DOMAIN_NAME", "Default"},
-                               {"OS_REGION_NAME", e.get("IMGTOOL_GLANCE_REGION")}}) +
-                    imgtool() + " publish --output=json --name " + unique_name("token") + " " + sh_quote(raw));
+  RunResult r =
+      run(clean_env({{"OS_AUTH_URL", e.get("IMGTOOL_GLANCE_KEYSTONE_URL")},
+                     {"OS_AUTH_TYPE", "token"},
+                     {"OS_TOKEN", tok},
+                     {"OS_PROJECT_NAME", e.get("IMGTOOL_GLANCE_ADMIN_PROJECT")},
+                     {"OS_PROJECT_DOMAIN_NAME", "Default"},
+                     {"OS_REGION_NAME", e.get("IMGTOOL_GLANCE_REGION")}}) +
+          imgtool() + " publish --output=json --name " + unique_name("token") + " " + sh_quote(raw));
   EXPECT_EQ(r.out.find(tok), std::string::npos);
   EXPECT_EQ(r.err.find(tok), std::string::npos) << r.err;
   expect_published(r, raw);
@@ -178,8 +179,8 @@ TEST(GlanceToken, TokenThatExpiresDuringTheUploadIsRenewed) {
   auto v = admin_vars();
   v["OS_AUTH_URL"] = env()->get("IMGTOOL_GLANCE_SHORT_KEYSTONE_URL");
   v["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
-  RunResult r =
-      run(clean_env(v) + imgtool() + " publish --output=json --name " + unique_name("reauth") + " " + sh_quote(raw));
+  RunResult r = run(clean_env(v) + imgtool() + " publish --output=json --name " + unique_name("reauth") +
+                    " " + sh_quote(raw));
   expect_published(r, raw);
 
   // Which token each call carried: the PUT's differs from the verification GET's.
@@ -196,8 +197,8 @@ TEST(GlanceToken, TokenThatExpiresDuringTheUploadIsRenewed) {
   }
   ASSERT_TRUE(put_seen) << read_file(log);
   ASSERT_FALSE(last_get_tok.empty()) << read_file(log);
-  EXPECT_NE(put_tok, last_get_tok) << "the GET after a " << seconds << " s upload reused the PUT's " << lifetime
-                                   << " s token\n"
+  EXPECT_NE(put_tok, last_get_tok) << "the GET after a " << seconds << " s upload reused the PUT's "
+                                   << lifetime << " s token\n"
                                    << read_file(log);
 }
 
