@@ -7,11 +7,11 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "glance/fault_proxy.hpp"
 #include "glance/glance_env.hpp"
+#include "glance/spare_glance.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool::test::glance {
@@ -148,19 +148,9 @@ TEST(GlanceFault, GlanceWorkerKilledMidUploadLeavesSavingWhichIsReportedAndDelet
   REQUIRE_GLANCE();
   TempDir t;
   std::string raw = make_data(t, "8M");
-  std::string spare =
-      run_ok("IMGTOOL_GLANCE_STATE=" + sh_quote(env()->get("IMGTOOL_GLANCE_STATE")) + " bash " +
-             sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/glance-dev.sh") +
-             " spare-glance 2>/dev/null");
-  std::istringstream sp(spare);
-  int spare_pid = 0, spare_port = 0;
-  sp >> spare_pid >> spare_port;
-  ASSERT_GT(spare_pid, 0) << spare;
-  struct Reap {
-    int pid;
-    ~Reap() { ::kill(-pid, SIGKILL); }
-  } reap{spare_pid};
-  FaultProxy proxy(t, "--put-target 127.0.0.1:" + std::to_string(spare_port) + " --throttle 1000000");
+  SpareGlance spare;
+  ASSERT_TRUE(spare.ok());
+  FaultProxy proxy(t, "--put-target 127.0.0.1:" + std::to_string(spare.port()) + " --throttle 1000000");
   auto vars = admin_vars();
   vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
   std::string name = unique_name("killed-worker");
@@ -168,7 +158,7 @@ TEST(GlanceFault, GlanceWorkerKilledMidUploadLeavesSavingWhichIsReportedAndDelet
   std::thread runner(
       [&] { r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw)); });
   EXPECT_TRUE(wait_for_image_status(name, "saving")) << "the upload never reached status saving";
-  ::kill(-spare_pid, SIGKILL);
+  spare.kill();
   runner.join();
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_NE(r.err.find("status 'saving'"), std::string::npos) << r.err;

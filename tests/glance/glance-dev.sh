@@ -5,11 +5,12 @@
 #   tests/glance/glance-dev.sh stop     stop both services (by recorded PID / process group)
 #   tests/glance/glance-dev.sh status   exit 0 when both answer
 #   tests/glance/glance-dev.sh env      print the env file (source it; see below)
-#   tests/glance/glance-dev.sh spare-glance
+#   tests/glance/glance-dev.sh spare-glance [IMAGE_SIZE_CAP]
 #                                       one more Glance API process on the same
-#                                       database and store, on a free port; prints
-#                                       "PID PORT" (tests kill it mid-upload; stop
-#                                       also stops it)
+#                                       database and store, on a free port, with
+#                                       its own image_size_cap if given; prints
+#                                       "PID PORT" (tests kill it mid-upload, or
+#                                       hit its cap; stop also stops it)
 #
 # State (git-ignored): $IMGTOOL_GLANCE_STATE, default tests/glance/.state/. It
 # holds the sqlite databases (WAL mode: Keystone's default rollback journal
@@ -336,7 +337,9 @@ case "$cmd" in
     read -r KPORT _ <"$D/configured"
     port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     sed -e "s|@STATE@|$D|g" -e "s|@KEYSTONE_PORT@|$KPORT|g" -e "s|@GLANCE_PORT@|$port|g" \
-      -e "s|/log/glance-api.log|/log/glance-api-$port.log|" "$here/templates/glance-api.conf.in" >"$D/glance/glance-api-$port.conf"
+      -e "s|/log/glance-api.log|/log/glance-api-$port.log|" \
+      -e "s|^image_size_cap = .*|image_size_cap = ${2:-1099511627776}|" \
+      "$here/templates/glance-api.conf.in" >"$D/glance/glance-api-$port.conf"
     setsid $PY -c 'import sys; from glance.cmd.api import main; sys.argv[0]="glance-api"; sys.exit(main())' \
       --config-file "$D/glance/glance-api-$port.conf" >>"$D/log/glance-$port.out" 2>&1 </dev/null &
     pid=$!
