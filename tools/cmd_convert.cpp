@@ -22,32 +22,6 @@ struct Opts {
   unsigned threads = 0;
 };
 
-// qemu size syntax: digits with an optional b/k/M/G suffix.
-uint64_t parse_size(const std::string& v, const char* what) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < v.size() && v[i] >= '0' && v[i] <= '9' && n < (uint64_t{1} << 40))
-    n = n * 10 + uint64_t(v[i++] - '0');
-  unsigned shift = 0;
-  if (i < v.size() && i + 1 == v.size()) {
-    switch (v[i]) {
-      case 'b':
-      case 'B': shift = 0; break;
-      case 'k':
-      case 'K': shift = 10; break;
-      case 'm':
-      case 'M': shift = 20; break;
-      case 'g':
-      case 'G': shift = 30; break;
-      default: i = 0;
-    }
-    if (i != 0) ++i;
-  }
-  if (i == 0 || i != v.size() || n >= (uint64_t{1} << 40))
-    throw Error(ErrorKind::Usage, "", std::string(what) + " '" + v + "': expected a size such as 4096 or 4k");
-  return n << shift;
-}
-
 // "-o a=b,c=d" (repeatable), as qemu-img.
 void parse_options(const std::vector<std::string>& args, std::map<std::string, std::string>& out) {
   for (const auto& arg : args) {
@@ -73,7 +47,9 @@ int run(const Opts& o) {
   c.target_format = o.out_format;
   parse_options(o.options, c.options);
   c.compress = o.compress;
-  c.zero_granularity = parse_size(o.sparse, "-S");
+  std::optional<uint64_t> sparse = parse_qemu_size(o.sparse);
+  if (!sparse) throw Error(ErrorKind::Usage, "", "-S '" + o.sparse + "': expected a size such as 4096 or 4k");
+  c.zero_granularity = *sparse;
   c.threads = o.threads;
   c.allow_backing = o.allow_backing;
   c.checksum = o.checksum;

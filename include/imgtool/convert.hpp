@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "imgtool/image.hpp"
@@ -53,6 +54,11 @@ struct ConvertStats {
 // naming the valid keys/values. Called by convert_image(); exposed for CLIs that
 // want to fail before opening anything.
 void validate_convert_options(const ConvertOptions& opts);
+
+// qemu's size syntax: digits with an optional b, k, M or G suffix (powers of
+// 1024, either case), as -S and the size-valued -o options take it. nullopt
+// for anything else, or above 2^63.
+std::optional<uint64_t> parse_qemu_size(std::string_view s);
 
 // The valid -o keys of a target format.
 std::vector<std::string> convert_option_keys(const std::string& target_format);

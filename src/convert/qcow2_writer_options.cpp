@@ -1,8 +1,7 @@
 // -o options of the qcow2 target, with qemu-img's names, defaults and rules
 // (qemu block/qcow2.c qcow2_co_create_opts / qcow2_co_create).
-#include <charconv>
-
 #include "convert/qcow2_writer.hpp"
+#include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::convert {
@@ -24,30 +23,10 @@ bool parse_bool(const std::string& key, const std::string& v, const std::string&
   bad(target, key + "='" + v + "': expected on or off");
 }
 
-// qemu size syntax: a number with an optional k/M/G suffix (powers of 1024).
 uint64_t parse_size(const std::string& key, const std::string& v, const std::string& target) {
-  uint64_t n = 0;
-  const char* b = v.data();
-  const char* e = v.data() + v.size();
-  auto [p, ec] = std::from_chars(b, e, n);
-  if (ec != std::errc() || p == b) bad(target, key + "='" + v + "': expected a size such as 65536 or 64k");
-  unsigned shift = 0;
-  if (p != e) {
-    switch (*p) {
-      case 'b':
-      case 'B': shift = 0; break;
-      case 'k':
-      case 'K': shift = 10; break;
-      case 'm':
-      case 'M': shift = 20; break;
-      case 'g':
-      case 'G': shift = 30; break;
-      default: bad(target, key + "='" + v + "': unknown size suffix (use k, M or G)");
-    }
-    if (p + 1 != e) bad(target, key + "='" + v + "': trailing characters after the size");
-  }
-  if (n > (uint64_t{1} << (63 - shift))) bad(target, key + "='" + v + "': too large");
-  return n << shift;
+  std::optional<uint64_t> n = parse_qemu_size(v);
+  if (!n) bad(target, key + "='" + v + "': expected a size such as 65536 or 64k (suffixes k, M, G)");
+  return *n;
 }
 
 }  // namespace

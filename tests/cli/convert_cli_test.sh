@@ -52,6 +52,11 @@ rc=$?
 [ $rc -eq 64 ] && grep -q "valid cache modes" <<<"$err" && [ ! -e "$tmp/n.raw" ] && ok "-t none refused" ||
   fail "-t none: rc=$rc $err"
 
+err=$("$IMGTOOL" convert -S 4x -O raw "$src" "$tmp/s.raw" 2>&1)
+rc=$?
+[ $rc -eq 64 ] && grep -q "^imgtool: -S '4x': expected a size such as 4096 or 4k$" <<<"$err" && [ ! -e "$tmp/s.raw" ] &&
+  ok "-S 4x refused" || fail "-S 4x: rc=$rc $err"
+
 # --- DST == SRC ------------------------------------------------------------------
 ln -s src.raw "$tmp/link.raw"
 err=$("$IMGTOOL" convert -O raw "$src" "$tmp/link.raw" 2>&1)

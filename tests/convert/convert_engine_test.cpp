@@ -163,6 +163,19 @@ TEST(ConvertEngine, ZeroDetectionOffAllocatesEverything) {
   EXPECT_EQ(compare(raw_src().path, "raw", out.file("full.qcow2"), "qcow2"), 0);
 }
 
+TEST(ConvertEngine, QemuSizeSyntax) {
+  EXPECT_EQ(parse_qemu_size("4096"), 4096u);
+  EXPECT_EQ(parse_qemu_size("4k"), 4096u);
+  EXPECT_EQ(parse_qemu_size("64K"), 65536u);
+  EXPECT_EQ(parse_qemu_size("2M"), uint64_t{2} << 20);
+  EXPECT_EQ(parse_qemu_size("1g"), uint64_t{1} << 30);
+  EXPECT_EQ(parse_qemu_size("512b"), 512u);
+  EXPECT_EQ(parse_qemu_size("0"), 0u);
+  EXPECT_EQ(parse_qemu_size("8589934592G"), uint64_t{1} << 63);  // 2^33 GiB = 2^63: the largest
+  for (const char* bad : {"", "k", "4kb", "4 k", "-1", "4T", "1.5M", "8589934593G", "99999999999999999999"})
+    EXPECT_FALSE(parse_qemu_size(bad).has_value()) << bad;
+}
+
 TEST(ConvertEngine, OptionErrorsNameTheValidChoices) {
   TempDir out;
   auto msg = [&](ConvertOptions o) -> std::string {
@@ -178,6 +191,8 @@ TEST(ConvertEngine, OptionErrorsNameTheValidChoices) {
   EXPECT_NE(msg(opts("qcow2", {{"compat", "2"}})).find("expected 0.10 or 1.1"), std::string::npos);
   EXPECT_NE(msg(opts("qcow2", {{"compression_type", "lz4"}})).find("zlib or zstd"), std::string::npos);
   EXPECT_NE(msg(opts("qcow2", {{"cluster_size", "1000"}})).find("power of two"), std::string::npos);
+  EXPECT_NE(msg(opts("qcow2", {{"cluster_size", "64x"}})).find("expected a size such as 65536 or 64k"),
+            std::string::npos);
   EXPECT_NE(msg(opts("qcow2", {{"compat", "0.10"}, {"lazy_refcounts", "on"}})).find("compat=1.1"),
             std::string::npos);
   EXPECT_NE(msg(opts("vhd")).find("valid: raw, qcow2, vmdk"), std::string::npos);
