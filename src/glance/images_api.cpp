@@ -56,7 +56,7 @@ void ImagesApi::upload(const std::string& id, const BodyReader& reader, std::opt
                        bool stage) {
   HttpRequest req;
   req.method = "PUT";
-  req.url = base_url() + "/v2/images/" + url_escape(id) + (stage ? "/stage" : "/file");
+  req.url = image_url(id) + (stage ? "/stage" : "/file");
   req.headers = {"Content-Type: application/octet-stream"};
   req.reader = reader;
   req.body_size = size;
@@ -66,7 +66,7 @@ void ImagesApi::upload(const std::string& id, const BodyReader& reader, std::opt
 void ImagesApi::import_staged(const std::string& id, const std::vector<std::string>& stores) {
   HttpRequest req;
   req.method = "POST";
-  req.url = base_url() + "/v2/images/" + url_escape(id) + "/import";
+  req.url = image_url(id) + "/import";
   req.headers = {"Content-Type: application/json"};
   json body{{"method", {{"name", "glance-direct"}}}};
   if (!stores.empty()) body["stores"] = stores;
@@ -75,22 +75,23 @@ void ImagesApi::import_staged(const std::string& id, const std::vector<std::stri
   call(req, "import image " + id, {202});
 }
 
-json ImagesApi::get(const std::string& id) {
+json ImagesApi::show(const std::string& id, long timeout_seconds, bool cancellable) {
   HttpRequest req;
-  req.url = base_url() + "/v2/images/" + url_escape(id);
-  req.timeout_seconds = 300;
+  req.url = image_url(id);
+  req.cancellable = cancellable;
+  req.timeout_seconds = timeout_seconds;
   return parse_json(call(req, "show image " + id, {200}), "show image " + id);
 }
 
+json ImagesApi::get(const std::string& id) {
+  return show(id, 300, true);
+}
+
 std::string ImagesApi::status_of(const std::string& id) {
-  HttpRequest req;
-  req.url = base_url() + "/v2/images/" + url_escape(id);
-  req.cancellable = false;
-  req.timeout_seconds = 10;
   try {
-    HttpResponse r = call(req, "show image " + id, {200});
-    json j = json::parse(r.body, nullptr, false);
-    return j.is_object() ? j.value("status", "") : "";
+    json j = show(id, 10, false);
+    auto st = j.find("status");
+    return st != j.end() && st->is_string() ? st->get<std::string>() : "";
   } catch (const Error&) {
     return "";
   }
@@ -99,7 +100,7 @@ std::string ImagesApi::status_of(const std::string& id) {
 bool ImagesApi::remove(const std::string& id) {
   HttpRequest req;
   req.method = "DELETE";
-  req.url = base_url() + "/v2/images/" + url_escape(id);
+  req.url = image_url(id);
   req.cancellable = false;
   req.timeout_seconds = 120;
   HttpResponse r = call(req, "delete image " + id, {204, 200, 404});

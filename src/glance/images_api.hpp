@@ -46,6 +46,10 @@ class ImagesApi {
 
  private:
   HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok);
+  // <endpoint>/v2/images/{id}
+  std::string image_url(const std::string& id) { return base_url() + "/v2/images/" + url_escape(id); }
+  // GET of the image record, shared by get() and status_of().
+  nlohmann::json show(const std::string& id, long timeout_seconds, bool cancellable);
   std::vector<std::string> auth_headers();
   Session& session_;
 };

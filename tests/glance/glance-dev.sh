@@ -104,19 +104,29 @@ glance_py() {  # glance_py MODULE ARGS... (python3-glance ships no /usr/bin entr
   $PY -c "import sys; from $mod import main; sys.argv[0]='$name'; sys.exit(main())" "$@"
 }
 
+# launch_keystone NAME CONF PORT / launch_glance NAME CONF: start the service
+# in its own process group (stop_one signals the group), record its PID in
+# run/NAME.pid, log to log/NAME.out. They do not wait.
+launch_keystone() {
+  OS_KEYSTONE_CONFIG_FILES=$2 setsid keystone-wsgi-public --host 127.0.0.1 --port "$3" \
+    >>"$D/log/$1.out" 2>&1 </dev/null &
+  echo $! >"$D/run/$1.pid"
+}
+launch_glance() {
+  setsid $PY -c 'import sys; from glance.cmd.api import main; sys.argv[0]="glance-api"; sys.exit(main())' \
+    --config-file "$2" >>"$D/log/$1.out" 2>&1 </dev/null &
+  echo $! >"$D/run/$1.pid"
+}
+
 start_keystone() {
   alive keystone && return 0
-  OS_KEYSTONE_CONFIG_FILES=$D/keystone/keystone.conf \
-    setsid keystone-wsgi-public --host 127.0.0.1 --port "$KPORT" >>"$D/log/keystone.out" 2>&1 </dev/null &
-  echo $! >"$D/run/keystone.pid"
+  launch_keystone keystone "$D/keystone/keystone.conf" "$KPORT"
   wait_http "$KURL/v3" 200 60 || die "Keystone did not answer on $KURL/v3 within 60 s (see $D/log/keystone.out)"
 }
 
 start_glance() {
   alive glance && return 0
-  setsid $PY -c 'import sys; from glance.cmd.api import main; sys.argv[0]="glance-api"; sys.exit(main())' \
-    --config-file "$D/glance/glance-api.conf" >>"$D/log/glance.out" 2>&1 </dev/null &
-  echo $! >"$D/run/glance.pid"
+  launch_glance glance "$D/glance/glance-api.conf"
   wait_http "$GURL/healthcheck" 200 60 || die "Glance did not answer on $GURL/healthcheck within 60 s (see $D/log/glance.out)"
 }
 
@@ -126,9 +136,7 @@ start_keystone_short() {
   alive keystone-short && return 0
   sed -e "s|^expiration = .*|expiration = $SHORT_SECS|" -e "s|/log/keystone.log|/log/keystone-short.log|" \
     "$D/keystone/keystone.conf" >"$D/keystone/keystone-short.conf"
-  OS_KEYSTONE_CONFIG_FILES=$D/keystone/keystone-short.conf \
-    setsid keystone-wsgi-public --host 127.0.0.1 --port "$KSPORT" >>"$D/log/keystone-short.out" 2>&1 </dev/null &
-  echo $! >"$D/run/keystone-short.pid"
+  launch_keystone keystone-short "$D/keystone/keystone-short.conf" "$KSPORT"
 }
 wait_keystone_short() {
   wait_http "$KSURL/v3" 200 60 ||
@@ -336,16 +344,13 @@ case "$cmd" in
     [ -f "$D/configured" ] || die "no state yet: run '$0 start' first"
     read -r KPORT _ <"$D/configured"
     port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    sed -e "s|@STATE@|$D|g" -e "s|@KEYSTONE_PORT@|$KPORT|g" -e "s|@GLANCE_PORT@|$port|g" \
-      -e "s|/log/glance-api.log|/log/glance-api-$port.log|" \
-      -e "s|^image_size_cap = .*|image_size_cap = ${2:-1099511627776}|" \
-      "$here/templates/glance-api.conf.in" >"$D/glance/glance-api-$port.conf"
-    setsid $PY -c 'import sys; from glance.cmd.api import main; sys.argv[0]="glance-api"; sys.exit(main())' \
-      --config-file "$D/glance/glance-api-$port.conf" >>"$D/log/glance-$port.out" 2>&1 </dev/null &
-    pid=$!
-    echo $pid >"$D/run/glance-spare-$port.pid"
-    wait_http "http://127.0.0.1:$port/healthcheck" 200 60 || die "spare Glance on port $port did not start (see $D/log/glance-$port.out)"
-    echo "$pid $port"
+    GPORT=$port render "$here/templates/glance-api.conf.in" /dev/stdout |
+      sed -e "s|/log/glance-api.log|/log/glance-api-$port.log|" \
+        -e "s|^image_size_cap = .*|image_size_cap = ${2:-1099511627776}|" >"$D/glance/glance-api-$port.conf"
+    launch_glance "glance-spare-$port" "$D/glance/glance-api-$port.conf"
+    wait_http "http://127.0.0.1:$port/healthcheck" 200 60 ||
+      die "spare Glance on port $port did not start (see $D/log/glance-spare-$port.out)"
+    echo "$(cat "$D/run/glance-spare-$port.pid") $port"
     ;;
   stop)
     for f in "$D"/run/glance-spare-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
