@@ -48,7 +48,9 @@ std::string sh_quote(const std::string& s) {
   return q + "'";
 }
 
-std::string imgtool_bin() { return IMGTOOL_BIN; }
+std::string imgtool_bin() {
+  return IMGTOOL_BIN;
+}
 
 bool have_tool(const std::string& tool) {
   return std::system(("command -v " + sh_quote(tool) + " >/dev/null 2>&1").c_str()) == 0;
@@ -102,14 +104,34 @@ static std::string le(uint64_t v, int n) {
   for (int i = 0; i < n; ++i) s[i] = static_cast<char>(v >> (8 * i));
   return s;
 }
-void poke_be32(const std::string& p, uint64_t o, uint32_t v) { poke(p, o, be(v, 4)); }
-void poke_be64(const std::string& p, uint64_t o, uint64_t v) { poke(p, o, be(v, 8)); }
-void poke_le32(const std::string& p, uint64_t o, uint32_t v) { poke(p, o, le(v, 4)); }
-void poke_le64(const std::string& p, uint64_t o, uint64_t v) { poke(p, o, le(v, 8)); }
+void poke_be32(const std::string& p, uint64_t o, uint32_t v) {
+  poke(p, o, be(v, 4));
+}
+void poke_be64(const std::string& p, uint64_t o, uint64_t v) {
+  poke(p, o, be(v, 8));
+}
+void poke_le32(const std::string& p, uint64_t o, uint32_t v) {
+  poke(p, o, le(v, 4));
+}
+void poke_le64(const std::string& p, uint64_t o, uint64_t v) {
+  poke(p, o, le(v, 8));
+}
 
-void truncate_file(const std::string& path, uint64_t size) { fs::resize_file(path, size); }
+void truncate_file(const std::string& path, uint64_t size) {
+  fs::resize_file(path, size);
+}
 
-void qemu_img(const std::string& args) { run_ok("qemu-img " + args); }
+void qemu_img(const std::string& args) {
+  // Creating a LUKS header benchmarks PBKDF2 with getrusage(); on a busy VM
+  // that can measure 0 ms and qemu-img gives up ("Unable to get accurate CPU
+  // usage"). That is qemu's timing, not the image: try again (a few times).
+  RunResult r = run("qemu-img " + args);
+  for (int i = 0;
+       i < 4 && r.exit_code != 0 && r.err.find("Unable to get accurate CPU usage") != std::string::npos; ++i)
+    r = run("qemu-img " + args);
+  if (r.exit_code != 0)
+    ADD_FAILURE() << "command failed (" << r.exit_code << "): qemu-img " << args << "\nstderr: " << r.err;
+}
 
 void qemu_io(const std::string& image, const std::string& fmt, const std::string& commands) {
   // commands separated by ';' become separate -c options
