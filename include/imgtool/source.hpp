@@ -41,6 +41,10 @@ class ByteSource {
   virtual uint64_t allocated_size() const;
   // True when the source is a regular file that may be stat'ed / mmaped etc.
   virtual bool is_regular_file() const { return false; }
+  // The open file descriptor behind the source, or -1 (memory, streams). Lets
+  // a caller hand the very file that was checked to another reader (dup it;
+  // never close it) instead of opening the path a second time.
+  virtual int native_handle() const { return -1; }
 };
 
 // Opens a regular file (or block device) read-only. Errors name the path:

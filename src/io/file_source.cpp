@@ -22,6 +22,7 @@ class FileSource final : public ByteSource {
   const std::string& name() const override { return name_; }
   uint64_t size() const override { return size_; }
   bool is_regular_file() const override { return regular_; }
+  int native_handle() const override { return fd_.get(); }
 
   size_t read_at(uint64_t offset, std::span<std::byte> out) const override {
     size_t done = 0;
