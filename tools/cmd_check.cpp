@@ -12,7 +12,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "formats/ambiguity.hpp"
-#include "formats/partition_table.hpp"
+#include "formats/raw/partition_table.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/info.hpp"
 

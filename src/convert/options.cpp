@@ -1,6 +1,6 @@
 // Target selection and the -o/-S validation shared by convert() and the CLI.
-#include "convert/qcow2_writer.hpp"
-#include "convert/vmdk_writer.hpp"
+#include "formats/qcow2/qcow2_writer.hpp"
+#include "formats/vmdk/vmdk_writer.hpp"
 #include "convert/writers.hpp"
 #include "imgtool/error.hpp"
 

@@ -2,7 +2,7 @@
 // Picks the target writer for ConvertOptions (src/convert/options.cpp).
 #include <memory>
 
-#include "convert/target_writer.hpp"
+#include "formats/target_writer.hpp"
 #include "imgtool/convert.hpp"
 
 namespace imgtool::convert {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "formats/driver.hpp"
-#include "formats/partition_table.hpp"
+#include "formats/raw/partition_table.hpp"
 
 namespace imgtool::formats {
 

@@ -2,7 +2,7 @@
 // TargetWriter interface by a small loop over a raw file (what the pipeline
 // does, minus threads), then judged by independent readers: qemu-img check /
 // compare / info, libvmdk's vmdkinfo and Glance's format inspector.
-#include "convert/vmdk_writer.hpp"
+#include "formats/vmdk/vmdk_writer.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <random>
 
-#include "convert/target_writer.hpp"
+#include "formats/target_writer.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
 #include "io/bytes.hpp"

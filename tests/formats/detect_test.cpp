@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/ambiguity.hpp"
-#include "formats/partition_table.hpp"
+#include "formats/raw/partition_table.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 #include "support/test_util.hpp"

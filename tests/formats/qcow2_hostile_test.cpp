@@ -1,7 +1,7 @@
 // Hostile qcow2 images: a valid qemu-made image with one field poked (qemu
 // tests/qemu-iotests/080 style). Each case asserts the error kind and the key
 // part of the message; none may crash (the suite also runs under ASan).
-#include "formats/qcow2_reader.hpp"
+#include "formats/qcow2/qcow2_reader.hpp"
 #include "formats/qcow2_support.hpp"
 #include "imgtool/error.hpp"
 #include "support/test_util.hpp"

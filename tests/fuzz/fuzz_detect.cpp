@@ -12,7 +12,7 @@
 
 #include "formats/ambiguity.hpp"
 #include "formats/driver.hpp"
-#include "formats/partition_table.hpp"
+#include "formats/raw/partition_table.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"

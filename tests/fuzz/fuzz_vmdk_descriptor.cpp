@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "formats/driver.hpp"
-#include "formats/vmdk_descriptor.hpp"
+#include "formats/vmdk/vmdk_descriptor.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"

@@ -1,0 +1,72 @@
+// raw: every byte is guest data; holes in the host file are guest zeros.
+// Scores 1 so it is chosen only when no other driver claims the bytes
+// (qemu block/raw-format.c).
+#include <algorithm>
+#include <cstring>
+
+#include "formats/driver.hpp"
+#include "formats/raw/partition_table.hpp"
+#include "imgtool/error.hpp"
+#include "io/bytes.hpp"
+
+namespace imgtool::formats {
+namespace {
+
+class RawImage final : public Image {
+ public:
+  explicit RawImage(std::shared_ptr<const ByteSource> src) : src_(std::move(src)) {
+    info_.filename = src_->name();
+    info_.format = "raw";
+    info_.glance_disk_format = "raw";
+    // qemu-img reports raw sizes rounded up to a 512-byte sector (and
+    // convert -O raw writes that many bytes).
+    info_.virtual_size = io::align_up(src_->size(), 512);
+    info_.actual_size = src_->allocated_size();
+    std::string pt = detect_partition_table(*src_);
+    if (!pt.empty()) info_.extra.set("partition-table", InfoNode::string(pt));
+  }
+
+  const ImageInfo& info() const override { return info_; }
+
+  Extent map(uint64_t offset, uint64_t max_len) const override {
+    const uint64_t vsize = info_.virtual_size;
+    if (offset >= vsize || max_len == 0)
+      throw Error(ErrorKind::Usage, info_.filename, "map() past the virtual size", offset);
+    const uint64_t end = offset + std::min(max_len, vsize - offset);
+    const uint64_t fsize = src_->size();
+    if (offset >= fsize) return {offset, end - offset, ExtentKind::Zero};  // the 512 rounding tail
+    uint64_t data = src_->next_data(offset);
+    if (data > offset) return {offset, std::min(data, end) - offset, ExtentKind::Zero};
+    uint64_t hole = src_->next_hole(offset);
+    return {offset, std::min(std::max(hole, offset + 1), end) - offset, ExtentKind::Data};
+  }
+
+  void read(uint64_t offset, std::span<std::byte> out) const override {
+    uint64_t end;
+    if (io::add_overflows(offset, out.size(), &end) || end > info_.virtual_size)
+      throw Error(ErrorKind::Usage, info_.filename, "read past the virtual size", offset);
+    size_t n = src_->read_at(offset, out);
+    std::memset(out.data() + n, 0, out.size() - n);  // rounding tail past EOF
+  }
+
+  CheckReport check() const override {
+    CheckReport r;
+    r.filename = info_.filename;
+    r.format = "raw";
+    return r;  // raw has no metadata that could be inconsistent or refer elsewhere
+  }
+
+ private:
+  std::shared_ptr<const ByteSource> src_;
+  ImageInfo info_;
+};
+
+}  // namespace
+
+int raw_probe(const ProbeInput&) noexcept { return 1; }
+
+std::unique_ptr<Image> raw_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+  return std::make_unique<RawImage>(std::move(src));
+}
+
+}  // namespace imgtool::formats

@@ -1,0 +1,266 @@
+// monolithicSparse VMDK (hosted sparse extent, VMware "Virtual Disk Format
+// 5.0"), laid out like qemu's vmdk_init_extent:
+//
+//   sector 0         header: version 1 (2 with zeroed_grain), flags
+//                    newline|redundant GT, gdOffset/rgdOffset below
+//   sectors 1..20    embedded descriptor
+//   21               redundant GD, then its GTs (every GT of the disk)
+//   gdOffset         GD, then its GTs
+//   overHead         first grain (tables rounded up to a 64 KiB boundary)
+//   grains           64 KiB each, uncompressed, in guest order
+//
+// The GT contents depend only on which grains carry data. On a stream the
+// pipeline tells us that up front (needs_plan(): TargetPlan::data_ranges): the
+// k-th data grain lives at overHead + k·128, so the tables are computed and
+// written before the first grain and the whole file goes out forward. A
+// planned grain the pipeline then skips (it was all zeros after all) is
+// written as zeros. On a seekable file no plan is needed (one read of the
+// source): the tables start as holes and each GT is patched into both copies
+// with pwrite() once the guest offset moves past its 32 MiB.
+#include <algorithm>
+#include <array>
+
+#include "formats/vmdk/vmdk_writer.hpp"
+#include "imgtool/error.hpp"
+#include "io/bytes.hpp"
+
+namespace imgtool::convert::vmdk {
+namespace {
+
+// 2 TiB: GTEs are u32 sectors of a file that holds all of it (qemu's
+// VMDK_EXTENT_MAX_SECTORS); the grain offsets are checked again below.
+constexpr uint64_t kMaxSparseCapacity = uint64_t{1} << 32;
+
+// Walks the planned data grains in increasing order.
+class PlanCursor {
+ public:
+  explicit PlanCursor(const std::vector<std::pair<uint64_t, uint64_t>>* ranges) : ranges_(ranges) {
+    settle();
+  }
+  bool done() const { return i_ >= ranges_->size(); }
+  uint64_t grain() const { return grain_; }
+  void next() {
+    ++grain_;
+    settle();
+  }
+
+ private:
+  void settle() {
+    while (i_ < ranges_->size()) {
+      const auto& [off, len] = (*ranges_)[i_];
+      if (!started_) {
+        grain_ = off / kGrainBytes;
+        started_ = true;
+      }
+      if (grain_ < io::div_round_up(off + len, kGrainBytes)) return;
+      ++i_;
+      started_ = false;
+    }
+  }
+  const std::vector<std::pair<uint64_t, uint64_t>>* ranges_;  // owned by SparseWriter::plan_
+  size_t i_ = 0;
+  uint64_t grain_ = 0;
+  bool started_ = false;
+};
+
+class SparseWriter final : public TargetWriter {
+ public:
+  SparseWriter(ByteSink& sink, Options o) : sink_(sink), opts_(std::move(o)) {}
+
+  uint64_t cluster_size() const override { return kGrainBytes; }
+  // Files get one pass over the source (tables patched per GT with pwrite);
+  // streams need the plan to write the tables first.
+  bool needs_plan() const override { return !sink_.seekable(); }
+
+  void begin(const TargetPlan& plan) override {
+    const std::string& name = sink_.name();
+    virtual_size_ = plan.virtual_size;
+    capacity_ = capacity_sectors(plan.virtual_size, kMaxSparseCapacity, name);
+    const uint64_t grains = io::div_round_up(capacity_, kGrainSectors);
+    gt_count_ = io::div_round_up(grains, kGtes);
+    gd_sectors_ = io::div_round_up(gt_count_ * 4, kSector);
+    rgd_offset_ = kDescOffset + kDescSectors;
+    gd_offset_ = rgd_offset_ + gd_sectors_ + gt_count_ * kGtSectors;
+    overhead_ = io::align_up(gd_offset_ + gd_sectors_ + gt_count_ * kGtSectors, kGrainSectors);
+    with_plan_ = plan.data_ranges_known;
+    if (with_plan_) {
+      check_plan(plan);
+      plan_ = plan.data_ranges;
+    } else if (!sink_.seekable()) {
+      throw Error(ErrorKind::Unsupported, name,
+                  "vmdk monolithicSparse on a stream needs the list of data clusters before writing; "
+                  "use -o subformat=streamOptimized for streamed output");
+    }
+    start_ = sink_.position();
+
+    HeaderFields h;
+    h.version = opts_.zeroed_grain ? 2 : 1;
+    h.flags = kFlagNewlineTest | kFlagRedundantGt | (opts_.zeroed_grain ? kFlagZeroedGrain : 0);
+    h.capacity = capacity_;
+    h.rgd_offset = rgd_offset_;
+    h.gd_offset = gd_offset_;
+    h.overhead = overhead_;
+    sink_.write(encode_header(h));
+    sink_.write(make_descriptor(opts_, capacity_, extent_file_name(name)));
+    write_directory_and_tables(rgd_offset_);
+    write_directory_and_tables(gd_offset_);
+    sink_.write_zeros((overhead_ - (gd_offset_ + gd_sectors_ + gt_count_ * kGtSectors)) * kSector);
+    cursor_ = std::make_unique<PlanCursor>(&plan_);
+  }
+
+  void write_prepared(uint64_t guest_offset, uint64_t guest_len, std::vector<std::byte> prepared) override {
+    if (prepared.size() != guest_len)
+      throw Error(ErrorKind::Usage, sink_.name(),
+                  "vmdk writer: " + std::to_string(prepared.size()) + " B prepared for " +
+                      std::to_string(guest_len) + " B of guest data");
+    write_data(guest_offset, prepared);
+  }
+
+  // A run of whole grains (the last one of the disk may be short), written
+  // with one sink call: consecutive data grains get consecutive slots.
+  void write_data(uint64_t guest_offset, std::span<const std::byte> data) override {
+    const uint64_t len = data.size();
+    if (guest_offset % kGrainBytes != 0 || len == 0 || guest_offset >= virtual_size_ ||
+        len > virtual_size_ - guest_offset ||
+        (len % kGrainBytes != 0 && guest_offset + len != virtual_size_) ||
+        (have_last_ && guest_offset < next_offset_))
+      throw Error(ErrorKind::Usage, sink_.name(),
+                  "vmdk writer: " + std::to_string(len) + " B at guest offset " +
+                      std::to_string(guest_offset) +
+                      " are out of order, not whole grains or past the virtual size " +
+                      std::to_string(virtual_size_));
+    have_last_ = true;
+    next_offset_ = guest_offset + len;
+    const uint64_t first = guest_offset / kGrainBytes;
+    const uint64_t count = io::div_round_up(len, kGrainBytes);
+    for (uint64_t grain = first; grain < first + count; ++grain) {
+      if (with_plan_) {
+        // Planned grains that never came were all zeros: keep their slots.
+        // (Only possible before the run's first grain.)
+        while (!cursor_->done() && cursor_->grain() < grain) {
+          sink_.write_zeros(kGrainBytes);
+          cursor_->next();
+        }
+        if (cursor_->done() || cursor_->grain() != grain)
+          throw Error(ErrorKind::Usage, sink_.name(),
+                      "vmdk writer: grain at guest offset " + std::to_string(grain * kGrainBytes) +
+                          " is not in the conversion plan the tables were written from");
+        cursor_->next();
+      } else {
+        const uint64_t gt = grain / kGtes;
+        if (gt_used_ && gt != gt_index_) flush_gt();
+        if (!gt_used_) {
+          gt_.fill(0);
+          gt_index_ = gt;
+          gt_used_ = true;
+        }
+        gt_[grain % kGtes] = grain_sector(allocated_++);
+      }
+    }
+    sink_.write(data);
+    sink_.write_zeros(count * kGrainBytes - len);  // grains are whole on disk
+  }
+
+  void end() override {
+    if (with_plan_) {
+      while (!cursor_->done()) {
+        sink_.write_zeros(kGrainBytes);
+        cursor_->next();
+      }
+    } else if (gt_used_) {
+      flush_gt();
+    }
+  }
+
+ private:
+  void check_plan(const TargetPlan& plan) const {
+    uint64_t prev_end = 0;
+    uint64_t count = 0;
+    for (const auto& [off, len] : plan.data_ranges) {
+      const uint64_t end = io::checked_add(off, len, "vmdk plan range end");
+      if (len == 0 || off % kGrainBytes != 0 || off < prev_end || end > virtual_size_ ||
+          (end % kGrainBytes != 0 && end != virtual_size_))
+        throw Error(ErrorKind::Usage, sink_.name(),
+                    "vmdk writer: plan range (" + std::to_string(off) + ", " + std::to_string(len) +
+                        ") is empty, unaligned, unsorted or past the virtual size " +
+                        std::to_string(virtual_size_));
+      prev_end = end;
+      count += io::div_round_up(len, kGrainBytes);
+    }
+    if (count > 0) (void)grain_sector(count - 1);  // the last grain must be addressable
+  }
+
+  // Sector of the k-th allocated grain; GTEs are u32.
+  uint32_t grain_sector(uint64_t k) const {
+    uint64_t s = 0;
+    if (io::mul_overflows(k, kGrainSectors, &s) || io::add_overflows(s, overhead_, &s) ||
+        s + kGrainSectors - 1 > kMaxFileSectors)
+      throw Error(ErrorKind::Unsupported, sink_.name(),
+                  "vmdk monolithicSparse: data grain " + std::to_string(k) +
+                      " would lie past the 2 TiB a u32 sector offset can address");
+    return static_cast<uint32_t>(s);
+  }
+
+  // One GD (at `gd_sector`) followed by its gt_count_ tables. With a plan the
+  // tables carry their final entries; without, they are holes for flush_gt().
+  void write_directory_and_tables(uint64_t gd_sector) {
+    std::vector<std::byte> gd(gd_sectors_ * kSector);
+    const uint64_t first_gt = gd_sector + gd_sectors_;
+    for (uint64_t i = 0; i < gt_count_; ++i)
+      io::store_le32(gd, i * 4, static_cast<uint32_t>(first_gt + i * kGtSectors));
+    sink_.write(gd);
+    if (!with_plan_) {
+      sink_.write_zeros(gt_count_ * kGtSectors * kSector);
+      return;
+    }
+    PlanCursor c(&plan_);
+    uint64_t k = 0;
+    std::vector<std::byte> gt(kGtSectors * kSector);
+    for (uint64_t t = 0; t < gt_count_; ++t) {
+      std::fill(gt.begin(), gt.end(), std::byte{0});
+      for (; !c.done() && c.grain() < (t + 1) * kGtes; c.next())
+        io::store_le32(gt, (c.grain() - t * kGtes) * 4, grain_sector(k++));
+      sink_.write(gt);
+    }
+  }
+
+  // No-plan mode: the table of the GT just finished goes to both copies.
+  void flush_gt() {
+    std::vector<std::byte> buf(kGtSectors * kSector);
+    for (size_t i = 0; i < kGtes; ++i) io::store_le32(buf, i * 4, gt_[i]);
+    for (uint64_t gd : {rgd_offset_, gd_offset_}) {
+      const uint64_t gt_sector = gd + gd_sectors_ + gt_index_ * kGtSectors;
+      sink_.pwrite(start_ + gt_sector * kSector, buf);
+    }
+    gt_used_ = false;
+  }
+
+  ByteSink& sink_;
+  Options opts_;
+  uint64_t virtual_size_ = 0;
+  uint64_t capacity_ = 0;
+  uint64_t gt_count_ = 0;
+  uint64_t gd_sectors_ = 0;
+  uint64_t rgd_offset_ = 0;
+  uint64_t gd_offset_ = 0;
+  uint64_t overhead_ = 0;
+  uint64_t start_ = 0;
+  bool with_plan_ = false;
+  std::vector<std::pair<uint64_t, uint64_t>> plan_;
+  std::unique_ptr<PlanCursor> cursor_;
+  // No-plan mode state.
+  std::array<uint32_t, kGtes> gt_{};
+  uint64_t gt_index_ = 0;
+  bool gt_used_ = false;
+  uint64_t allocated_ = 0;
+  bool have_last_ = false;
+  uint64_t next_offset_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<TargetWriter> make_sparse_writer(ByteSink& sink, const Options& o) {
+  return std::make_unique<SparseWriter>(sink, o);
+}
+
+}  // namespace imgtool::convert::vmdk
