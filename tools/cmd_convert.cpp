@@ -1,5 +1,6 @@
 // `imgtool convert [-f FMT] -O raw|qcow2|vmdk [-o OPTIONS] [-c] [-p] [-S SIZE]
-// [-m THREADS] [-t writeback|unsafe] [--checksum] [--allow-backing] SRC DST` — options as in
+// [-m THREADS] [-t writeback|unsafe] [--checksum] [--allow-backing] [--allow-external-files]
+// SRC DST` — options as in
 // qemu-img convert; one call to imgtool::convert_file.
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/convert.hpp"
@@ -18,40 +20,26 @@ namespace {
 struct Opts {
   std::string src, dst, format, out_format, sparse = "4k", cache = "writeback";
   std::vector<std::string> options;
-  bool compress = false, progress = false, quiet = false, checksum = false, allow_backing = false;
+  bool compress = false, progress = false, quiet = false, checksum = false;
+  GatePolicy gate;
   unsigned threads = 0;
 };
-
-// "-o a=b,c=d" (repeatable), as qemu-img.
-void parse_options(const std::vector<std::string>& args, std::map<std::string, std::string>& out) {
-  for (const auto& arg : args) {
-    size_t start = 0;
-    while (start <= arg.size()) {
-      size_t comma = arg.find(',', start);
-      std::string kv = arg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      start = comma == std::string::npos ? arg.size() + 1 : comma + 1;
-      if (kv.empty()) continue;
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw Error(ErrorKind::Usage, "", "-o '" + kv + "': expected key=value");
-      out[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-  }
-}
 
 int run(const Opts& o) {
   // A file size limit (ulimit -f) must surface as a write error (EFBIG)
   // naming the target, not kill us with SIGXFSZ and leave the temporary file.
   std::signal(SIGXFSZ, SIG_IGN);
   ConvertOptions c;
-  c.target_format = o.out_format;
-  parse_options(o.options, c.options);
+  const std::optional<Format> target = parse_format_option(o.out_format);
+  if (!target) throw Error(ErrorKind::Usage, "", "-O needs an output format (" + format_list(writable_formats()) + ")");
+  c.target_format = *target;
+  c.options = parse_create_options(o.options);
   c.compress = o.compress;
   std::optional<uint64_t> sparse = parse_qemu_size(o.sparse);
   if (!sparse) throw Error(ErrorKind::Usage, "", "-S '" + o.sparse + "': expected a size such as 4096 or 4k");
   c.zero_granularity = *sparse;
   c.threads = o.threads;
-  c.allow_backing = o.allow_backing;
+  c.gate = o.gate;
   c.checksum = o.checksum;
   if (o.cache != "writeback" && o.cache != "unsafe")
     throw Error(
@@ -69,7 +57,7 @@ int run(const Opts& o) {
     };
   }
   OpenOptions open;
-  open.format = o.format;
+  open.format = parse_format_option(o.format);
   ConvertStats st = convert_file(o.src, o.dst, c, open);
   if (o.progress && !o.quiet) std::printf("\n");
   if (st.md5 && st.sha512)
@@ -98,8 +86,7 @@ Subcommand setup_convert(CLI::App& app) {
       "-t,--cache", o->cache,
       "writeback (default: fsync DST before the rename) or unsafe (no flush, qemu-img's default)");
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
-  sub->add_flag("--allow-backing", o->allow_backing,
-                "Flatten a backing chain instead of refusing the source");
+  add_gate_options(sub, o->gate);
   sub->add_option("src", o->src, "Source image")->required();
   sub->add_option("dst", o->dst, "Target file (written atomically)")->required();
   return {sub, [o] { return run(*o); }};

@@ -4,6 +4,7 @@
 // image names (backing file, data file, extents): drivers only report them.
 #include <iostream>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/image.hpp"
@@ -30,7 +31,7 @@ Subcommand setup_info(CLI::App& app) {
   sub->add_option("file", o->file, "Image file")->required();
   return {sub, [o] {
             OpenOptions opts;
-            opts.format = o->format;
+            opts.format = parse_format_option(o->format);
             auto img = open_image(o->file, opts);
             const ImageInfo& info = img->info();
             if (o->output == "json") {

@@ -5,8 +5,12 @@
 #include <iostream>
 #include <memory>
 
+#include <algorithm>
+
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
 #include "progress_meter.hpp"
@@ -20,6 +24,7 @@ struct PublishArgs {
   PublishOptions o;
   bool vis_public = false, vis_private = false, vis_shared = false, vis_community = false;
   std::vector<std::string> properties, convert_opts;
+  std::string convert_to;
   std::string output = "human";
   bool progress = false;
   std::string password_flag;
@@ -43,17 +48,12 @@ int run_publish(PublishArgs& a) {
       throw Error(ErrorKind::Usage, "", "--property " + p + ": expected KEY=VALUE");
     a.o.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
-  for (const auto& list : a.convert_opts) {
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t comma = list.find(',', start);
-      std::string kv = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      auto eq = kv.find('=');
-      if (eq == std::string::npos) throw Error(ErrorKind::Usage, "", "-o " + kv + ": expected key=value");
-      a.o.convert_options[kv.substr(0, eq)] = kv.substr(eq + 1);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
+  a.o.convert_options = parse_create_options(a.convert_opts);
+  if (!a.convert_to.empty()) {
+    a.o.convert_to = parse_format_option(a.convert_to);
+    const std::vector<Format> w = writable_formats();
+    if (std::find(w.begin(), w.end(), *a.o.convert_to) == w.end())
+      throw Error(ErrorKind::Usage, "", "--convert-to " + a.convert_to + " is not one of " + format_list(w));
   }
   a.o.notice = [](const std::string& s) { std::cerr << "imgtool: note: " << s << "\n"; };
   std::shared_ptr<ProgressMeter> meter;
@@ -89,7 +89,8 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_option("--min-disk", a->o.min_disk, "Minimum disk size (GiB)");
   sub->add_option("--min-ram", a->o.min_ram, "Minimum RAM (MiB)");
   sub->add_flag("--protected", a->o.protected_image, "Protect the image from deletion");
-  sub->add_option("--convert-to", a->o.convert_to, "Convert while uploading: raw, qcow2 or vmdk");
+  sub->add_option("--convert-to", a->convert_to, "Convert while uploading: raw, qcow2 or vmdk");
+  add_gate_options(sub, a->o.gate);
   sub->add_option("-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
   sub->add_flag("--import", a->o.use_import, "Stage + import (glance-direct) instead of a direct upload");
   sub->add_option("--store", a->o.stores, "Store for --import (repeatable)");

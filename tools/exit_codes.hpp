@@ -2,6 +2,7 @@
 // Exit codes of the imgtool CLI. `check` follows qemu-img check where they
 // overlap (0 clean, 1 error, 2 corrupt, 3 leaks); "unsafe" has its own code.
 #include "imgtool/error.hpp"
+#include "imgtool/verdict.hpp"
 
 namespace imgtool::cli {
 
@@ -26,6 +27,19 @@ inline int exit_code_for(ErrorKind k) {
     case ErrorKind::Interrupted: return kInterrupted;
     default: return kError;
   }
+}
+
+// check's exit code for a verdict (convert, publish and inspect refuse on
+// the same verdicts and exit with exit_code_for(ErrorKind) of the refusal).
+inline int exit_code_for(Verdict v) {
+  switch (v) {
+    case Verdict::Clean: return kOk;
+    case Verdict::Leaks: return kLeaks;
+    case Verdict::Corrupt: return kCorrupt;
+    case Verdict::Unreadable: return kError;
+    case Verdict::Unsafe: return kUnsafe;
+  }
+  return kError;
 }
 
 }  // namespace imgtool::cli

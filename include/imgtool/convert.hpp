@@ -12,20 +12,24 @@
 #include <string_view>
 #include <vector>
 
+#include "imgtool/format.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/sink.hpp"
+#include "imgtool/verdict.hpp"
 
 namespace imgtool {
 
 struct ConvertOptions {
-  std::string target_format;                   // raw | qcow2 | vmdk (-O)
+  Format target_format = Format::Raw;          // -O: one of writable_formats()
   std::map<std::string, std::string> options;  // -o key=value (names as in qemu-img)
   bool compress = false;                       // -c
   // -S: a run of zeros this long (aligned) is not written as data. 0 = no zero
   // detection: the target is fully allocated (qemu-img -S 0).
   uint64_t zero_granularity = 4096;
   unsigned threads = 0;        // -m: worker threads; 0 = number of cores
-  bool allow_backing = false;  // convert_file: flatten backing chains instead of refusing
+  // convert_file: which files named inside the source may be read (backing
+  // files are then flattened, extents and data files read) — the gate's rules.
+  GatePolicy gate;
   // Called from the converting thread: bytes of guest data handled so far out
   // of `total` (a two-pass conversion counts both passes).
   std::function<void(uint64_t done, uint64_t total)> progress;
@@ -50,18 +54,27 @@ struct ConvertStats {
 };
 
 // Parses and validates everything about the target that does not need the
-// source (format name, -o keys and values, -c support). Throws Error(Usage)
-// naming the valid keys/values. Called by convert_image(); exposed for CLIs that
-// want to fail before opening anything.
+// source (format, -o keys and values, -c support). Throws Error(Usage)
+// naming the valid keys/values. Called by convert_image(); exposed for callers
+// that must fail before opening anything or sending anything anywhere.
 void validate_convert_options(const ConvertOptions& opts);
+
+// qemu-img's -o syntax, the one parser for every command: each argument is
+// "key=value[,key=value...]" (the option may be repeated; a later key wins,
+// as in qemu-img). Throws Error(Usage) for a part that is not key=value.
+std::map<std::string, std::string> parse_create_options(const std::vector<std::string>& args);
+
+// True when the target, with these options, patches its output after writing
+// it (qcow2 -c), so it cannot stream into a pipe or an upload.
+bool convert_needs_seekable_output(const ConvertOptions& opts);
 
 // qemu's size syntax: digits with an optional b, k, M or G suffix (powers of
 // 1024, either case), as -S and the size-valued -o options take it. nullopt
 // for anything else, or above 2^63.
 std::optional<uint64_t> parse_qemu_size(std::string_view s);
 
-// The valid -o keys of a target format.
-std::vector<std::string> convert_option_keys(const std::string& target_format);
+// The valid -o keys of a target format (empty for formats imgtool does not write).
+std::vector<std::string> convert_option_keys(Format target_format);
 
 // Converts `src` into `sink` and calls sink.finish() on success. (Named
 // convert_image because imgtool::convert is the engine's internal namespace.) On error
@@ -70,16 +83,12 @@ std::vector<std::string> convert_option_keys(const std::string& target_format);
 // The source must be safe to read (see convert_file for the checks).
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts);
 
-// Opens SRC (format detected, or open.format), refuses unsafe sources
-// (backing/data files unless opts.allow_backing, extents outside the
-// descriptor's directory, corrupt metadata), refuses DST == SRC (same inode),
-// writes DST atomically (temporary file beside it, renamed on success).
+// Assesses SRC (format detected, or open.format) with opts.gate and refuses
+// what the verdict refuses (unsafe, corrupt, unreadable: Error naming the
+// deciding finding and its override), refuses DST == SRC (same inode), then
+// converts the assessed image — the files the gate opened, no path reopened —
+// into DST, written atomically (temporary file beside it, renamed on success).
 ConvertStats convert_file(const std::string& src, const std::string& dst, const ConvertOptions& opts,
                           const OpenOptions& open = {});
-
-// Opens SRC for conversion: the safety checks of convert_file plus backing
-// chain flattening (opts.allow_backing). The returned image is what
-// convert_file converts.
-std::unique_ptr<Image> open_for_convert(const std::string& src, const OpenOptions& open, bool allow_backing);
 
 }  // namespace imgtool

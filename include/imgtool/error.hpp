@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace imgtool {
 
@@ -43,6 +44,13 @@ class Error : public std::runtime_error {
   std::string message_;
   std::optional<uint64_t> offset_;
 };
+
+// A name read from an image (backing file, extent, snapshot name) made safe
+// for a terminal and a one-line message: printable ASCII and well-formed UTF-8
+// stay; control bytes (ESC, CR, LF, C1 controls), malformed UTF-8 and
+// backslashes become \xNN escapes; at most `max` bytes of input are kept
+// ("..." marks a cut).
+std::string escape_name(std::string_view raw, size_t max = 512);
 
 // "path: offset 0x30000: message" (parts that are unknown are left out).
 std::string format_error_line(const std::string& path, std::optional<uint64_t> offset,

@@ -24,6 +24,9 @@
 #include <utility>
 #include <vector>
 
+#include "imgtool/format.hpp"
+#include "imgtool/verdict.hpp"
+
 namespace imgtool {
 
 // How to reach the cloud. The secrets themselves are never options.
@@ -43,8 +46,12 @@ struct PublishOptions {
   std::optional<uint64_t> min_disk;  // GiB
   std::optional<uint64_t> min_ram;   // MiB
   bool protected_image = false;
-  std::string convert_to;                              // raw|qcow2|vmdk: convert while uploading
-  std::map<std::string, std::string> convert_options;  // -o key=value for convert_to
+  std::optional<Format> convert_to;                    // convert while uploading (one of writable_formats())
+  std::map<std::string, std::string> convert_options;  // -o key=value for convert_to (parse_create_options)
+  // Files named inside the image that may be read with convert_to (without
+  // it nothing named inside the image is ever acceptable: Glance's consumers
+  // would follow it).
+  GatePolicy gate;
   bool use_import = false;                             // stage + import (glance-direct) instead of PUT /file
   std::vector<std::string> stores;                     // --store for import
   bool dry_run = false;                                // hash and show what would be sent; send nothing
@@ -88,9 +95,11 @@ struct PublishResult {
   std::string request_json;  // the POST body (dry run)
 };
 
-// Publishes the image at `path`. Throws imgtool::Error: Usage (bad options,
-// missing credentials), Unsafe (backing/data file, external extents: never
-// uploaded), Mismatch (explicit disk_format contradicts the bytes, or Glance
+// Publishes the image at `path`. Its verdict (assess(): Purpose::HandOver,
+// or Purpose::Read with convert_to) must not refuse. Throws imgtool::Error:
+// Usage (bad options, missing credentials), Unsafe (backing/data file,
+// extents, several formats, Glance's rules: never uploaded), Format (corrupt
+// or unreadable), Mismatch (explicit disk_format contradicts the bytes, or Glance
 // stored something else), Auth (401), Http (other HTTP/transport errors),
 // Interrupted. Errors after the image was created name the image id and say
 // whether it was deleted.

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "imgtool/finding.hpp"
+#include "imgtool/format.hpp"
 #include "imgtool/info_tree.hpp"
 #include "imgtool/source.hpp"
 
@@ -31,9 +33,8 @@ struct SnapshotInfo {  // qcow2 internal snapshot, as qemu-img info lists it
 // Everything `qemu-img info` reports, plus what imgtool adds. Field names
 // follow QAPI's ImageInfo.
 struct ImageInfo {
-  std::string filename;            // as given by the user
-  std::string format;              // qemu driver name: qcow2 raw vmdk vpc vhdx vdi qed luks iso gpt...
-  std::string glance_disk_format;  // what Glance calls it: qcow2 raw vmdk vhd vhdx vdi iso ...
+  std::string filename;           // as given by the user
+  Format format = Format::Raw;    // format_name() is qemu's driver name, glance_disk_format() Glance's
   uint64_t virtual_size = 0;
   std::optional<uint64_t> actual_size;   // host bytes allocated ("disk size")
   std::optional<uint64_t> cluster_size;  // only when the driver reports one
@@ -46,11 +47,12 @@ struct ImageInfo {
   // "Format specific information": {type, data}; empty type = none.
   std::string format_specific_type;
   InfoNode format_specific_data;
-  // Files other than the image that the image names (backing file, external
-  // data file, vmdk extents): reported, never opened by info/check.
-  std::vector<std::string> referenced_files;
-  // True for formats imgtool only detects (vhd, vhdx, vdi, iso, luks, qed):
-  // metadata only, no extents, no reads.
+  // Every file the image names (backing file, external data file, vmdk
+  // extents, differencing parents), typed. Only the gate (assess) ever opens
+  // one; info and the drivers just report them.
+  std::vector<FileRef> named_files;
+  // True for formats imgtool only detects (vhd, vhdx, vdi, iso, luks, qed,
+  // qcow, and the containers): metadata only, no extents, no reads.
   bool detection_only = false;
   // Extra facts drivers want to report beyond qemu-img (e.g. raw partition
   // table: "partition-table" -> "gpt"/"mbr"). Printed only by imgtool-specific
@@ -73,44 +75,12 @@ struct Extent {
   bool compressed = false;  // data stored compressed (qcow2/vmdk), informational
 };
 
-// ---- check -----------------------------------------------------------------
-
-enum class FindingKind : uint8_t {
-  Unsafe,      // refers to files outside the image, or a feature that would make readers follow one
-  Corruption,  // inconsistent metadata (qemu-img check "errors")
-  Leak,        // allocated but unused clusters (qemu-img check "leaks")
-};
-
-struct Finding {
-  FindingKind kind;
-  std::string message;  // one line, names offsets/sizes/limits
-};
-
-struct CheckReport {
-  std::string filename;
-  std::string format;
-  std::vector<Finding> findings;
-  // qemu-img check style statistics where the format has clusters (qcow2, vmdk).
-  std::optional<uint64_t> total_clusters;
-  std::optional<uint64_t> allocated_clusters;
-  std::optional<uint64_t> fragmented_clusters;
-  std::optional<uint64_t> compressed_clusters;
-  std::optional<uint64_t> image_end_offset;
-
-  size_t count(FindingKind k) const;
-  bool clean() const { return findings.empty(); }
-};
-
 // ---- the image -------------------------------------------------------------
 
-// What an open may touch besides the image file itself. Default: nothing.
+// How to open an image. open_image() never opens a file the image names
+// (backing file, data file, extents): reading those needs assess() and its gate.
 struct OpenOptions {
-  // Format name forced by the user (-f). Empty: detect from the bytes.
-  std::string format;
-  // Open files named inside the image (vmdk extents beside a descriptor,
-  // qcow2 backing files for flattening). Only paths that check() accepts as
-  // safe are ever opened, and only when this is true.
-  bool allow_external_files = false;
+  std::optional<Format> format;  // -f; nullopt: detect from the bytes
 };
 
 class Image {
@@ -133,21 +103,21 @@ class Image {
   // cluster, pointer past EOF). Thread-safe.
   virtual void read(uint64_t offset, std::span<std::byte> out) const = 0;
 
-  // Consistency and safety verdict (metadata walk, no guest data read).
+  // The driver's consistency walk over the metadata (no guest data read).
+  // Findings of this image alone; assess() adds the rules that span formats
+  // and decides the verdict.
   virtual CheckReport check() const = 0;
 
  protected:
   Image() = default;
 };
 
-// Detection: the format name that the bytes of `src` claim ("raw" when no
-// other driver does). Looks at the first 64 KiB and the last 512 bytes;
-// never at the name.
-std::string detect_format(const ByteSource& src);
+// Detection: the format the bytes of `src` claim (Raw when no other driver
+// does). Looks at the first 64 KiB and the last 512 bytes; never at the name.
+Format detect_format(const ByteSource& src);
 
 struct ProbeResult {
-  std::string format;              // qemu name
-  std::string glance_disk_format;  // Glance's name ("" when Glance has none)
+  Format format = Format::Raw;
   int score = 0;
 };
 // Every format that claims the bytes, best first (raw last, score 1).
@@ -157,9 +127,6 @@ std::vector<ProbeResult> probe_all(const ByteSource& src);
 std::unique_ptr<Image> open_image(const std::string& path, const OpenOptions& opts = {});
 // Same on an already opened source (takes ownership).
 std::unique_ptr<Image> open_image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts = {});
-
-// Names of all formats imgtool knows (for -f validation and messages).
-std::vector<std::string> known_formats();
 
 // Walks every extent of `img` in guest order, merging nothing; `fn` returns
 // false to stop. Convenience over Image::map().

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "imgtool/image.hpp"
+#include "imgtool/verdict.hpp"
 
 namespace imgtool {
 
@@ -28,13 +29,13 @@ InfoNode info_extra_node(const ImageInfo& info);
 // info_extra_node() (no longer byte-identical to qemu-img, by request).
 std::string render_info_json_with_extra(const ImageInfo& info);
 
-// check verdict, worst first: "unsafe" > "corrupt" > "leaks" > "clean".
-std::string check_verdict(const CheckReport& report);
 // The summary qemu-img check prints on stdout ("No errors were found on the
-// image." ...) followed by one "FILE: unsafe: MESSAGE" line per unsafe finding.
-std::string render_check_human(const CheckReport& report);
+// image." only for a clean verdict, qemu's error/leak lines otherwise, its
+// statistics), then one "FILE: unsafe|unreadable|note: MESSAGE" line per
+// finding qemu has no words for. Empty for an image that could not be read.
+std::string render_check_human(const Assessment& a);
 // qemu-img check --output=json keys (present under qemu's rules) plus
-// "unsafe", "findings" and "verdict".
-std::string render_check_json(const CheckReport& report);
+// "unsafe", "findings" (severity, kind, message, file, override) and "verdict".
+std::string render_check_json(const Assessment& a);
 
 }  // namespace imgtool

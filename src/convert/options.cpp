@@ -1,13 +1,13 @@
-// Target selection and the -o/-S validation shared by convert() and the CLI.
-#include "formats/qcow2/qcow2_writer.hpp"
-#include "formats/vmdk/vmdk_writer.hpp"
+// Target selection and -o/-S validation, driven by the format table: the
+// descriptor of the target format knows its writer and its -o keys.
+#include <algorithm>
+
 #include "convert/writers.hpp"
+#include "formats/driver.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::convert {
 namespace {
-
-const std::vector<std::string> kTargets{"raw", "qcow2", "vmdk"};
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -32,14 +32,16 @@ class DiscardSink final : public ByteSink {
   uint64_t pos_ = 0;
 };
 
-}  // namespace
-
-std::vector<std::string> valid_option_keys(const std::string& format) {
-  if (format == "raw") return {};
-  if (format == "qcow2") return qcow2_option_keys();
-  if (format == "vmdk") return vmdk_option_keys();
-  throw Error(ErrorKind::Usage, "", "unknown output format '" + format + "' (valid: " + join(kTargets) + ")");
+const formats::FormatDescriptor& target(Format f) {
+  const formats::FormatDescriptor& d = formats::descriptor(f);
+  if (!d.make_writer)
+    throw Error(ErrorKind::Usage, "",
+                "imgtool does not write " + std::string(d.name) + " images (output formats: " +
+                    format_list(writable_formats()) + ")");
+  return d;
 }
+
+}  // namespace
 
 void validate_zero_granularity(uint64_t s) {
   // qemu-img convert: "Invalid buffer size for sparse output specified.
@@ -50,30 +52,52 @@ void validate_zero_granularity(uint64_t s) {
 }
 
 std::unique_ptr<TargetWriter> make_writer(ByteSink& sink, const ConvertOptions& opts) {
-  const std::vector<std::string> keys = valid_option_keys(opts.target_format);
+  const formats::FormatDescriptor& d = target(opts.target_format);
+  const std::vector<std::string> keys = d.option_keys ? d.option_keys() : std::vector<std::string>{};
   for (const auto& kv : opts.options)
     if (std::find(keys.begin(), keys.end(), kv.first) == keys.end())
       throw Error(ErrorKind::Usage, "",
-                  "unknown -o option '" + kv.first + "' for " + opts.target_format +
+                  "unknown -o option '" + kv.first + "' for " + std::string(d.name) +
                       (keys.empty() ? " (it takes none)" : " (valid: " + join(keys) + ")"));
   validate_zero_granularity(opts.zero_granularity);
-  TargetOptions t{opts.options, opts.compress};
-  if (opts.target_format == "raw") return make_raw_writer(sink, t);
-  if (opts.target_format == "qcow2") return make_qcow2_writer(sink, t);
-  return make_vmdk_writer(sink, t);
+  return d.make_writer(sink, TargetOptions{opts.options, opts.compress});
 }
 
 }  // namespace imgtool::convert
 
 namespace imgtool {
 
-std::vector<std::string> convert_option_keys(const std::string& target_format) {
-  return convert::valid_option_keys(target_format);
+std::vector<std::string> convert_option_keys(Format target_format) {
+  const formats::FormatDescriptor& d = formats::descriptor(target_format);
+  return d.option_keys ? d.option_keys() : std::vector<std::string>{};
 }
 
 void validate_convert_options(const ConvertOptions& opts) {
   convert::DiscardSink sink;
   (void)convert::make_writer(sink, opts);
+}
+
+bool convert_needs_seekable_output(const ConvertOptions& opts) {
+  const formats::FormatDescriptor& d = formats::descriptor(opts.target_format);
+  return d.needs_seekable_sink && d.needs_seekable_sink(convert::TargetOptions{opts.options, opts.compress});
+}
+
+std::map<std::string, std::string> parse_create_options(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& arg : args) {
+    size_t start = 0;
+    while (start <= arg.size()) {
+      const size_t comma = arg.find(',', start);
+      std::string kv = arg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma == std::string::npos ? arg.size() + 1 : comma + 1;
+      if (kv.empty()) continue;
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error(ErrorKind::Usage, "", "-o '" + kv + "': expected key=value");
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+  return out;
 }
 
 }  // namespace imgtool

@@ -280,7 +280,7 @@ class CountingWriter final : public TargetWriter {
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
   if (!src.readable())
     throw Error(ErrorKind::Unsupported, src.info().filename,
-                "imgtool detects " + src.info().format +
+                "imgtool detects " + std::string(format_name(src.info().format)) +
                     " images but cannot read their data, so it cannot convert them");
   std::unique_ptr<convert::TargetWriter> inner = convert::make_writer(sink, opts);
   ConvertStats st;

@@ -30,14 +30,14 @@ class DetectedImage final : public Image {
  private:
   [[noreturn]] void refuse() const {
     throw Error(ErrorKind::Unsupported, info_.filename,
-                "format '" + info_.format + "' is detected but not readable by imgtool");
+                "format '" + std::string(format_name(info_.format)) + "' is detected but not readable by imgtool");
   }
   std::shared_ptr<const ByteSource> src_;
   ImageInfo info_;
   std::vector<Finding> findings_;
 };
 
-// Common ImageInfo skeleton: filename, format, glance name, disk size.
-ImageInfo detected_info(const ByteSource& src, std::string format, std::string glance, uint64_t virtual_size);
+// Common ImageInfo skeleton: filename, format, disk size.
+ImageInfo detected_info(const ByteSource& src, Format format, uint64_t virtual_size);
 
 }  // namespace imgtool::formats

@@ -1,18 +1,20 @@
 // Public entry points of the format layer: probe_all, detect_format, open_image.
+// open_image() hands drivers a gate that denies everything: only assess()
+// (verdict.cpp) opens files named inside an image.
 #include <algorithm>
 
 #include "formats/driver.hpp"
+#include "formats/gate.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool {
+namespace formats {
 
-std::vector<ProbeResult> probe_all(const ByteSource& src) {
-  formats::ProbeWindow w = formats::read_probe_window(src);
+std::vector<ProbeResult> probe_window(const ProbeWindow& w) {
   std::vector<ProbeResult> out;
-  for (const auto& f : formats::registry()) {
+  for (const auto& f : registry()) {
     int score = f.probe(w.input());
-    if (score > 0)
-      out.push_back({std::string(f.name), std::string(f.glance_disk_format), score});
+    if (score > 0) out.push_back({f.id, score});
   }
   // Best first; stable so that table order breaks ties.
   std::stable_sort(out.begin(), out.end(),
@@ -20,30 +22,29 @@ std::vector<ProbeResult> probe_all(const ByteSource& src) {
   return out;
 }
 
-std::string detect_format(const ByteSource& src) {
-  auto all = probe_all(src);
-  return all.empty() ? "raw" : all.front().format;
-}
-
-std::vector<std::string> known_formats() {
-  std::vector<std::string> v;
-  for (const auto& f : formats::registry()) v.emplace_back(f.name);
-  return v;
-}
-
-std::unique_ptr<Image> open_image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts) {
-  std::string fmt = opts.format.empty() ? detect_format(*src) : opts.format;
-  const formats::FormatDescriptor* d = formats::find_format(fmt);
-  if (d == nullptr) {
-    std::string list;
-    for (const auto& n : known_formats()) list += (list.empty() ? "" : ", ") + n;
-    throw Error(ErrorKind::Usage, src->name(), "unknown format '" + fmt + "' (known: " + list + ")");
-  }
+std::unique_ptr<Image> open_with_gate(std::shared_ptr<const ByteSource> src, Format f, Gate& gate) {
   try {
-    return d->open(src, opts);
+    return descriptor(f).open(src, gate);
   } catch (const Error& e) {
     throw e.with_path(src->name());
   }
+}
+
+}  // namespace formats
+
+std::vector<ProbeResult> probe_all(const ByteSource& src) {
+  return formats::probe_window(formats::read_probe_window(src));
+}
+
+Format detect_format(const ByteSource& src) {
+  auto all = probe_all(src);
+  return all.empty() ? Format::Raw : all.front().format;
+}
+
+std::unique_ptr<Image> open_image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts) {
+  const Format fmt = opts.format ? *opts.format : detect_format(*src);
+  formats::Gate gate = formats::Gate::for_open_image(*src);
+  return formats::open_with_gate(std::move(src), fmt, gate);
 }
 
 std::unique_ptr<Image> open_image(const std::string& path, const OpenOptions& opts) {
@@ -51,9 +52,13 @@ std::unique_ptr<Image> open_image(const std::string& path, const OpenOptions& op
   return open_image(std::move(src), opts);
 }
 
-size_t CheckReport::count(FindingKind k) const {
+size_t CheckReport::count(Severity s) const {
   return static_cast<size_t>(std::count_if(findings.begin(), findings.end(),
-                                           [k](const Finding& f) { return f.kind == k; }));
+                                           [s](const Finding& f) { return f.severity == s; }));
+}
+
+bool CheckReport::clean() const {
+  return std::none_of(findings.begin(), findings.end(), [](const Finding& f) { return f.severity > Severity::Note; });
 }
 
 }  // namespace imgtool

@@ -77,12 +77,4 @@ class TargetWriter {
   virtual void end() = 0;
 };
 
-// The valid -o keys for a target format (for "unknown option" messages).
-std::vector<std::string> valid_option_keys(const std::string& format);
-
-// Factories (one per target format file).
-std::unique_ptr<TargetWriter> make_raw_writer(ByteSink& sink, const TargetOptions& opts);
-std::unique_ptr<TargetWriter> make_qcow2_writer(ByteSink& sink, const TargetOptions& opts);
-std::unique_ptr<TargetWriter> make_vmdk_writer(ByteSink& sink, const TargetOptions& opts);
-
 }  // namespace imgtool::convert

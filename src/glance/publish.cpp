@@ -106,9 +106,9 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
 // --auto-properties: guest facts -> Glance properties; the user's own
 // --property values win. Runs after prepare_image(), so an unsafe image never
 // reaches libguestfs.
-void add_guest_properties(const std::string& path, const std::string& format, PublishOptions& opts) {
+void add_guest_properties(const std::string& path, Format format, PublishOptions& opts) {
   InspectOptions io;
-  io.format = format;
+  io.format = std::string(format_name(format));
   io.timeout = std::chrono::seconds(opts.inspect_timeout_seconds);
   GuestFacts facts = inspect_guest(path, io);
   char secs[32];
@@ -140,11 +140,11 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
   r.container_format = opts.container_format;
   r.visibility = opts.visibility;
 
-  const bool converted = !opts.convert_to.empty();
+  const bool converted = opts.convert_to.has_value();
   auto make_body = [&]() {
     if (converted) {
       ConvertOptions co;
-      co.target_format = opts.convert_to;
+      co.target_format = *opts.convert_to;
       co.options = opts.convert_options;
       return glance::converted_body(prep.image, co, opts.progress);
     }

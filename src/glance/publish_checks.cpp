@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
+#include "imgtool/verdict.hpp"
 
 namespace imgtool::glance {
 namespace {
@@ -37,10 +39,17 @@ void validate(const PublishOptions& o) {
   if (!o.visibility.empty() && !one_of(o.visibility, kVisibilities))
     throw Error(ErrorKind::Usage, "",
                 "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
-  if (!o.convert_to.empty() && o.convert_to != "raw" && o.convert_to != "qcow2" && o.convert_to != "vmdk")
-    throw Error(ErrorKind::Usage, "", "--convert-to " + o.convert_to + " is not one of raw, qcow2, vmdk");
-  if (o.convert_to.empty() && !o.convert_options.empty())
-    throw Error(ErrorKind::Usage, "", "-o needs --convert-to");
+  if (!o.convert_to && !o.convert_options.empty()) throw Error(ErrorKind::Usage, "", "-o needs --convert-to");
+  if (o.convert_to) {
+    ConvertOptions c;
+    c.target_format = *o.convert_to;
+    c.options = o.convert_options;
+    validate_convert_options(c);  // format, -o keys and values
+    if (convert_needs_seekable_output(c))
+      throw Error(ErrorKind::Usage, "",
+                  "--convert-to " + std::string(format_name(c.target_format)) +
+                      " with these options patches its output after writing it, which an upload cannot do");
+  }
   if (o.wait && !o.use_import) throw Error(ErrorKind::Usage, "", "--wait only applies to --import");
   if (!o.stores.empty() && !o.use_import) throw Error(ErrorKind::Usage, "", "--store needs --import");
   for (const auto& [k, v] : o.properties) {
@@ -71,47 +80,36 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
   validate(opts);
   PreparedImage p;
   p.source = open_file_source(path);
-  std::shared_ptr<const Image> img = open_image(p.source, OpenOptions{});
+  // Without conversion the bytes go as they are, to readers imgtool does not
+  // control: nothing named inside may be followed (Glance 25 stores backing
+  // files, extents naming host files and mismatched formats without a word).
+  AssessOptions a;
+  a.gate = opts.gate;
+  a.purpose = opts.convert_to ? Purpose::Read : Purpose::HandOver;
+  Assessment verdict = assess(p.source, a);
+  verdict.throw_if_refused("upload");
+  std::shared_ptr<const Image> img = verdict.image;
   const ImageInfo& info = img->info();
   p.detected_format = info.format;
-
-  // Safety: never upload something that names other files (Glance would
-  // accept it: glance-dev.md 6c; consumers like nova would then follow it).
-  if (!info.referenced_files.empty())
-    throw Error(ErrorKind::Unsafe, path,
-                "refers to " + info.referenced_files.front() +
-                    (info.referenced_files.size() > 1
-                         ? " (and " + std::to_string(info.referenced_files.size() - 1) + " more)"
-                         : "") +
-                    "; not uploaded (flatten it first: imgtool convert)");
-  if (!info.detection_only) {
-    CheckReport rep = img->check();
-    for (const auto& f : rep.findings)
-      if (f.kind == FindingKind::Unsafe) throw Error(ErrorKind::Unsafe, path, f.message + "; not uploaded");
-    for (const auto& f : rep.findings)
-      if (f.kind == FindingKind::Corruption)
-        throw Error(ErrorKind::Format, path,
-                    "imgtool check found " + std::to_string(rep.count(FindingKind::Corruption)) +
-                        " corruption(s), first: " + f.message + "; not uploaded");
-  }
-  const std::string detected = info.glance_disk_format;
-  if (!opts.convert_to.empty()) {
+  const std::string detected(glance_disk_format(info.format));
+  if (opts.convert_to) {
     if (!img->readable())
       throw Error(ErrorKind::Unsupported, path,
-                  "cannot convert a " + info.format + " image (detection only)");
-    if (opts.disk_format != "auto" && opts.disk_format != opts.convert_to)
-      throw Error(ErrorKind::Usage, path,
-                  "--disk-format " + opts.disk_format + " contradicts --convert-to " + opts.convert_to);
-    p.disk_format = opts.convert_to;
+                  "cannot convert a " + std::string(format_name(info.format)) + " image (detection only)");
+    const std::string target(glance_disk_format(*opts.convert_to));
+    if (opts.disk_format != "auto" && opts.disk_format != target)
+      throw Error(ErrorKind::Usage, path, "--disk-format " + opts.disk_format + " contradicts --convert-to " + target);
+    p.disk_format = target;
   } else {
     if (detected.empty())
       throw Error(ErrorKind::Unsupported, path,
-                  "the bytes are a " + info.format + " image, which Glance has no disk_format for");
+                  "the bytes are a " + std::string(format_name(info.format)) +
+                      " image, which Glance has no disk_format for");
     if (opts.disk_format != "auto" && !compatible(detected, opts.disk_format))
       throw Error(ErrorKind::Mismatch, path,
-                  "--disk-format " + opts.disk_format + " contradicts the bytes: they are a " + info.format +
-                      " image (disk_format " + detected + "); nothing was sent (use --disk-format " +
-                      detected + " or auto)");
+                  "--disk-format " + opts.disk_format + " contradicts the bytes: they are a " +
+                      std::string(format_name(info.format)) + " image (disk_format " + detected +
+                      "); nothing was sent (use --disk-format " + detected + " or auto)");
     p.disk_format = opts.disk_format == "auto" ? detected : opts.disk_format;
     p.virtual_size = info.virtual_size;
   }

@@ -18,14 +18,16 @@ struct PreparedImage {
   std::shared_ptr<const ByteSource> source;
   std::shared_ptr<const Image> image;
   std::string name;
-  std::string detected_format;  // qemu name
+  Format detected_format = Format::Raw;
   std::string disk_format;      // what is sent to Glance
   std::optional<uint64_t> virtual_size;
 };
 
-// Validates options; opens `path`; Image::check(): Unsafe findings or
-// referenced files -> Error(Unsafe), corruption -> Error(Format); explicit
-// disk_format contradicting the bytes -> Error(Mismatch) naming the detected one.
+// Validates every option (the -o keys of convert_to included) before anything
+// is opened or sent; assesses `path` (the bytes go to Glance as they are, or
+// imgtool reads them with convert_to) and throws the verdict's refusal;
+// explicit disk_format contradicting the bytes -> Error(Mismatch) naming the
+// detected one.
 PreparedImage prepare_image(const std::string& path, const PublishOptions& opts);
 
 // The POST /v2/images body (api-ref "Create image").

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "imgtool/error.hpp"
 #include "imgtool/info.hpp"
 #include "info/qobject.hpp"
 
@@ -47,7 +48,7 @@ std::string render_info_human(const ImageInfo& info) {
   out += "image: ";
   out += info::c_str_view(info.filename);
   out += "\nfile format: ";
-  out += info::c_str_view(info.format);
+  out += format_name(info.format);
   out += "\nvirtual size: " + size_to_str(info.virtual_size) + " (" +
          std::to_string(static_cast<int64_t>(info.virtual_size)) + " bytes)\n";
   out +=
@@ -95,14 +96,17 @@ std::string render_info_extra_human(const ImageInfo& info) {
   std::string out = "imgtool:\n";
   // Insertion order is kept here (no QDict: this block is ours).
   auto line = [&](const std::string& k, const std::string& v) { out += "    " + k + ": " + v + "\n"; };
-  line("glance disk format", info.glance_disk_format.empty() ? "(none)" : info.glance_disk_format);
+  const std::string_view glance = glance_disk_format(info.format);
+  line("glance disk format", glance.empty() ? "(none)" : std::string(glance));
   if (info.detection_only)
     line("detection only", "true (metadata only: imgtool can identify but not read or convert this format)");
-  if (!info.referenced_files.empty()) {
-    out += "    referenced files (never opened):\n";
+  // Names from the image: escaped here, beyond qemu-img's own lines.
+  if (!info.named_files.empty()) {
+    out += "    named files (opened only through the gate):\n";
     int i = 0;
-    for (const auto& f : info.referenced_files)
-      out += "        [" + std::to_string(i++) + "]: " + std::string(info::c_str_view(f)) + "\n";
+    for (const auto& f : info.named_files)
+      out += "        [" + std::to_string(i++) + "]: " + std::string(to_string(f.role)) + ": " +
+             escape_name(f.name) + "\n";
   }
   for (const auto& [k, v] : info.extra.entries()) {
     std::string key = k;

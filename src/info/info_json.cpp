@@ -27,7 +27,7 @@ InfoNode snapshot_node(const SnapshotInfo& s) {
 InfoNode image_info_node(const ImageInfo& info) {
   InfoNode n = InfoNode::dict();
   n.set("filename", InfoNode::string(info.filename));
-  n.set("format", InfoNode::string(info.format));
+  n.set("format", InfoNode::string(std::string(format_name(info.format))));
   // bdrv_get_info() succeeds for every format qemu-img opens here (raw
   // included), so dirty-flag is always present in 7.2's output.
   n.set("dirty-flag", InfoNode::boolean(info.dirty));
@@ -77,11 +77,16 @@ std::string render_info_json_with_extra(const ImageInfo& info) {
 
 InfoNode info_extra_node(const ImageInfo& info) {
   InfoNode n = InfoNode::dict();
-  n.set("glance-disk-format", InfoNode::string(info.glance_disk_format));
+  n.set("glance-disk-format", InfoNode::string(std::string(glance_disk_format(info.format))));
   n.set("detection-only", InfoNode::boolean(info.detection_only));
   InfoNode files = InfoNode::list();
-  for (const auto& f : info.referenced_files) files.push(InfoNode::string(f));
-  n.set("referenced-files", std::move(files));
+  for (const auto& f : info.named_files) {
+    InfoNode e = InfoNode::dict();
+    e.set("role", InfoNode::string(std::string(to_string(f.role))));
+    e.set("name", InfoNode::string(f.name));
+    files.push(std::move(e));
+  }
+  n.set("named-files", std::move(files));
   for (const auto& [k, v] : info.extra.entries()) n.set(k, v);
   return n;
 }

@@ -16,6 +16,7 @@
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/inspect.hpp"
+#include "imgtool/verdict.hpp"
 #include "imgtool_config.hpp"
 #include "inspect/guest_child.hpp"
 #include "io/unique_fd.hpp"
@@ -27,23 +28,21 @@ namespace {
 // The format name libguestfs/qemu gets: only formats whose safety imgtool can
 // judge from the bytes.
 std::string vetted_format(const std::string& path, const InspectOptions& opts) {
-  OpenOptions o;
-  o.format = opts.format;
-  auto img = open_image(path, o);
-  const ImageInfo& info = img->info();
-  CheckReport report = img->check();
-  for (const Finding& f : report.findings) {
-    if (f.kind == FindingKind::Unsafe)
-      throw Error(ErrorKind::Unsafe, path, "refused before guest inspection: " + f.message);
+  // qemu under libguestfs reads the bytes itself and follows whatever they
+  // name: the verdict for handing the image over.
+  AssessOptions a;
+  if (!opts.format.empty()) {
+    a.format = format_from_name(opts.format);
+    if (!a.format) throw Error(ErrorKind::Usage, "", "unknown format '" + opts.format + "'");
   }
-  if (report.count(FindingKind::Corruption) > 0)
-    throw Error(ErrorKind::Format, path,
-                "refused before guest inspection: image is corrupt (" + report.findings.front().message + ")");
-  const std::string& fmt = info.format;
-  if (fmt == "raw" || fmt == "qcow2" || fmt == "vmdk") return fmt;
-  if (fmt == "iso") return "raw";  // qemu reads an ISO as raw
+  a.purpose = Purpose::HandOver;
+  const Assessment v = assess(path, a);
+  v.throw_if_refused("inspect the guest");
+  const Format fmt = v.image->info().format;
+  if (fmt == Format::Raw || fmt == Format::Qcow2 || fmt == Format::Vmdk) return std::string(format_name(fmt));
+  if (fmt == Format::Iso) return "raw";  // qemu reads an ISO as raw
   throw Error(ErrorKind::Unsupported, path,
-              "guest inspection supports raw, qcow2, vmdk and iso images, not " + fmt);
+              "guest inspection supports raw, qcow2, vmdk and iso images, not " + std::string(format_name(fmt)));
 }
 
 [[noreturn]] void run_child(const std::string& path, const std::string& fmt, int out_fd) {

@@ -153,3 +153,22 @@ uint64_t ByteSource::next_hole(uint64_t) const { return size(); }
 uint64_t ByteSource::allocated_size() const { return size(); }
 
 }  // namespace imgtool
+
+namespace imgtool::io {
+
+std::unique_ptr<ByteSource> make_file_source(UniqueFd fd, std::string name) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    throw Error(ErrorKind::Io, name, std::string("cannot stat: ") + std::strerror(errno));
+  uint64_t size = 0;
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<uint64_t>(st.st_size);
+  } else {
+    off_t end = ::lseek(fd.get(), 0, SEEK_END);
+    if (end < 0) throw Error(ErrorKind::Io, name, "cannot determine the size");
+    size = static_cast<uint64_t>(end);
+  }
+  return std::make_unique<FileSource>(std::move(name), std::move(fd), size, S_ISREG(st.st_mode));
+}
+
+}  // namespace imgtool::io

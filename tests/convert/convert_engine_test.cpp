@@ -32,7 +32,7 @@ class StreamSink final : public ByteSink {
 
 ConvertOptions opts(const std::string& fmt, std::map<std::string, std::string> o = {}, bool c = false) {
   ConvertOptions r;
-  r.target_format = fmt;
+  r.target_format = *format_from_name(fmt);
   r.options = std::move(o);
   r.compress = c;
   return r;

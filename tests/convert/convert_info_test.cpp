@@ -25,7 +25,7 @@ TEST(ConvertInfo, ImgtoolInfoEqualsQemuImgInfoOnConvertedFiles) {
   TempDir out;
   for (const auto& c : cases) {
     ConvertOptions o;
-    o.target_format = c.format;
+    o.target_format = *format_from_name(c.format);
     o.options = c.options;
     o.compress = c.compress;
     const std::string dst = out.file(c.name);

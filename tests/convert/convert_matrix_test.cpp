@@ -37,11 +37,11 @@ const std::vector<std::string> kSources{"raw",        "qcow2_v2",   "qcow2_v3", 
 bool convert_or_skip(const SourceImage& s, const Target& t, const std::string& dst,
                      ConvertStats* st = nullptr) {
   ConvertOptions o;
-  o.target_format = t.format;
+  o.target_format = *format_from_name(t.format);
   o.options = t.options;
   o.compress = t.compress;
   OpenOptions open;
-  open.format = s.format;
+  open.format = format_from_name(s.format);
   try {
     ConvertStats r = convert_file(s.path, dst, o, open);
     if (st) *st = r;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "formats/driver.hpp"
 #include "formats/target_writer.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
@@ -19,6 +20,9 @@
 
 namespace imgtool::convert {
 namespace {
+
+using formats::make_vmdk_writer;
+using formats::vmdk_option_keys;
 
 using test::run;
 using test::sh_quote;

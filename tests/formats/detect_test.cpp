@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/ambiguity.hpp"
+#include "imgtool/verdict.hpp"
 #include "formats/raw/partition_table.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
@@ -52,16 +53,24 @@ std::vector<nlohmann::json> glance(const std::vector<std::string>& paths) {
 }
 
 std::string detect(const std::string& path) {
-  return detect_format(*open_file_source(path));
+  return std::string(format_name(detect_format(*open_file_source(path))));
 }
 
+// The verdict's findings: the driver's walk, the files the image names and
+// the rules that span formats.
 std::vector<Finding> findings(const std::string& path) {
-  return open_image(path)->check().findings;
+  return assess(path).report.findings;
 }
 
-bool has_finding(const std::vector<Finding>& fs, FindingKind k, const std::string& needle) {
+std::vector<Finding> ambiguity(const ByteSource& src) {
+  formats::ProbeWindow w = formats::read_probe_window(src);
+  return formats::ambiguity_findings(w, formats::probe_window(w));
+}
+std::vector<Finding> ambiguity(const std::string& path) { return ambiguity(*open_file_source(path)); }
+
+bool has_finding(const std::vector<Finding>& fs, Severity k, const std::string& needle) {
   for (const auto& f : fs)
-    if (f.kind == k && f.message.find(needle) != std::string::npos) return true;
+    if (f.severity == k && f.message.find(needle) != std::string::npos) return true;
   return false;
 }
 
@@ -91,8 +100,8 @@ class DetectTest : public ::testing::Test {
     SCOPED_TRACE(path);
     EXPECT_EQ(detect(path), fmt);
     auto img = open_image(path);
-    EXPECT_EQ(img->info().format, fmt);
-    EXPECT_EQ(img->info().glance_disk_format, glance_name);
+    EXPECT_EQ(format_name(img->info().format), fmt);
+    EXPECT_EQ(glance_disk_format(img->info().format), glance_name);
     nlohmann::json q = qemu_info(path, qemu_fmt);
     EXPECT_EQ(img->info().virtual_size, q.at("virtual-size").get<uint64_t>());
     if (q.contains("cluster-size"))
@@ -131,9 +140,9 @@ TEST_F(DetectTest, FixedVhdIsVpcFromTheTail) {
   qemu_img("convert -q -f raw -O vpc -o subformat=fixed " + sh_quote(raw) + " " + sh_quote(p));
   auto all = probe_all(*open_file_source(p));
   ASSERT_GE(all.size(), 2u);
-  EXPECT_EQ(all[0].format, "vpc");
+  EXPECT_EQ(format_name(all[0].format), "vpc");
   EXPECT_EQ(all[0].score, 50);  // below head magics, above raw
-  EXPECT_EQ(all[1].format, "raw");
+  EXPECT_EQ(format_name(all[1].format), "raw");
   expect_detected(p, "vpc", "vhd", "vpc");  // qemu needs -f vpc: its probe calls it raw
   EXPECT_EQ(open_image(p)->info().extra.find("vhd-type")->as_string(), "fixed");
   EXPECT_EQ(run_ok("qemu-img info " + sh_quote(p)).find("file format: raw") != std::string::npos, true);
@@ -145,11 +154,11 @@ TEST_F(DetectTest, FixedVhdOfPartitionedDiskIsNotAmbiguous) {
   run_ok("printf 'label: dos\\n2048,,83\\n' | sfdisk -q " + sh_quote(raw));
   qemu_img("convert -q -f raw -O vpc -o subformat=fixed " + sh_quote(raw) + " " + sh_quote(p));
   EXPECT_EQ(detect(p), "vpc");
-  EXPECT_TRUE(ambiguity_findings(*open_file_source(p)).empty());
+  EXPECT_TRUE(ambiguity(p).empty());
   // ... but a head-magic format with an MBR signature is one (Glance: "gpt" + "qed").
   std::string q = make("q.qed", "-f qed");
   poke(q, 510, "\x55\xaa");
-  auto fs = ambiguity_findings(*open_file_source(q));
+  auto fs = ambiguity(q);
   ASSERT_EQ(fs.size(), 1u);
   EXPECT_NE(fs[0].message.find("qed (score 100), gpt (MBR signature at 510)"), std::string::npos)
       << fs[0].message;
@@ -165,15 +174,15 @@ TEST_F(DetectTest, DifferencingVhdIsUnsafe) {
     if (i < 64 || i >= 68) sum += static_cast<uint8_t>(foot[i]);
   poke_be32(p, 64, ~sum);
   auto fs = findings(p);
-  EXPECT_TRUE(has_finding(fs, FindingKind::Unsafe, "differencing VHD")) << dump(fs);
-  EXPECT_FALSE(has_finding(fs, FindingKind::Corruption, "checksum")) << dump(fs);
+  EXPECT_TRUE(has_finding(fs, Severity::Unsafe, "differencing VHD")) << dump(fs);
+  EXPECT_FALSE(has_finding(fs, Severity::Corruption, "checksum")) << dump(fs);
   EXPECT_EQ(open_image(p)->info().extra.find("vhd-type")->as_string(), "differencing");
 }
 
 TEST_F(DetectTest, VhdBadChecksumIsCorruption) {
   std::string p = make("bad.vhd", "-f vpc");
   poke(p, 64, std::string("\x01\x02\x03\x04", 4));
-  EXPECT_TRUE(has_finding(findings(p), FindingKind::Corruption, "checksum"));
+  EXPECT_TRUE(has_finding(findings(p), Severity::Corruption, "checksum"));
 }
 
 TEST_F(DetectTest, Vhdx) {
@@ -202,7 +211,7 @@ TEST_F(DetectTest, VhdxHasParentIsUnsafe) {
   const std::string file_params("\x37\x67\xa1\xca\x36\xfa\x43\x4d\xb3\xb6\x33\xf0\xaa\x44\xe7\x6b", 16);
   uint64_t item = vhdx_item_offset(read_file(p), file_params);
   poke_le32(p, item + 4, 2);  // flags: HasParent
-  EXPECT_TRUE(has_finding(findings(p), FindingKind::Unsafe, "differencing VHDX"));
+  EXPECT_TRUE(has_finding(findings(p), Severity::Unsafe, "differencing VHDX"));
 }
 
 TEST_F(DetectTest, VhdxHostileCountsAreRefused) {
@@ -223,7 +232,7 @@ TEST_F(DetectTest, Vdi) {
   expect_detected(p, "vdi", "vdi", "");
   EXPECT_TRUE(findings(p).empty());
   poke_le32(p, 0x4c, 4);  // image type: differencing
-  EXPECT_TRUE(has_finding(findings(p), FindingKind::Unsafe, "differencing VDI"));
+  EXPECT_TRUE(has_finding(findings(p), Severity::Unsafe, "differencing VDI"));
 }
 
 TEST_F(DetectTest, QedIsAlwaysUnsafe) {
@@ -241,7 +250,7 @@ TEST_F(DetectTest, QedBackingFileIsReportedNotOpened) {
   expect_detected(p, "qed", "", "");
   auto img = open_image(p);
   EXPECT_EQ(img->info().backing_filename.value_or(""), "base.qed");
-  EXPECT_TRUE(has_finding(img->check().findings, FindingKind::Unsafe, "backing file 'base.qed'"));
+  EXPECT_TRUE(has_finding(img->check().findings, Severity::Unsafe, "backing file 'base.qed'"));
 }
 
 // One LUKS image (creating one costs seconds of key derivation), copied per mutation.
@@ -258,7 +267,7 @@ TEST_F(DetectTest, Luks) {
   std::string v2 = f("v2.luks");
   std::filesystem::copy_file(p, v2);
   poke(v2, 6, std::string("\x00\x02", 2));  // version 2
-  EXPECT_TRUE(has_finding(findings(v2), FindingKind::Unsafe, "LUKS version 2 is refused by Glance"));
+  EXPECT_TRUE(has_finding(findings(v2), Severity::Unsafe, "LUKS version 2 is refused by Glance"));
 
   std::string eof = f("eof.luks");
   std::filesystem::copy_file(p, eof);
@@ -277,11 +286,11 @@ TEST_F(DetectTest, IsoAndUdf) {
     SCOPED_TRACE(p);
     EXPECT_EQ(detect(p), "iso");
     auto img = open_image(p);
-    EXPECT_EQ(img->info().glance_disk_format, "iso");
+    EXPECT_EQ(glance_disk_format(img->info().format), "iso");
     // qemu calls it raw; the ISO volume fills the file exactly.
     EXPECT_EQ(img->info().virtual_size, qemu_vsize(p));
     EXPECT_TRUE(img->check().clean()) << dump(img->check().findings);
-    EXPECT_TRUE(ambiguity_findings(*open_file_source(p)).empty());
+    EXPECT_TRUE(ambiguity(p).empty());
   }
   EXPECT_EQ(open_image(iso)->info().extra.find("iso-volume-id")->as_string(), "TESTVOL");
   EXPECT_EQ(open_image(udf)->info().extra.find("iso-filesystem")->as_string(), "iso9660+udf");
@@ -297,11 +306,11 @@ TEST_F(DetectTest, IsoWithAnotherHeaderInTheSystemAreaIsAmbiguous) {
   poke(iso, 0, read_file(qed).substr(0, 512));
   auto all = probe_all(*open_file_source(iso));
   std::vector<std::string> names;
-  for (const auto& r : all) names.push_back(r.format);
+  for (const auto& r : all) names.emplace_back(format_name(r.format));
   EXPECT_EQ(names, (std::vector<std::string>{"qed", "iso", "raw"}));
-  auto fs = ambiguity_findings(*open_file_source(iso));
+  auto fs = ambiguity(iso);
   ASSERT_EQ(fs.size(), 1u);
-  EXPECT_EQ(fs[0].kind, FindingKind::Unsafe);
+  EXPECT_EQ(fs[0].severity, Severity::Unsafe);
   EXPECT_NE(fs[0].message.find("qed (score 100), iso (score 100)"), std::string::npos) << fs[0].message;
 }
 
@@ -312,7 +321,7 @@ TEST_F(DetectTest, IsoWithQcow2HeaderIsAmbiguous) {
   run_ok("genisoimage -quiet -o " + sh_quote(iso) + " " + sh_quote(f("tree")));
   std::string q = make("q.qcow2", "-f qcow2");
   poke(iso, 0, read_file(q).substr(0, 512));
-  auto fs = ambiguity_findings(*open_file_source(iso));
+  auto fs = ambiguity(iso);
   ASSERT_EQ(fs.size(), 1u);
   EXPECT_NE(fs[0].message.find("qcow2"), std::string::npos) << fs[0].message;
   EXPECT_NE(fs[0].message.find("iso"), std::string::npos) << fs[0].message;
@@ -334,7 +343,7 @@ TEST_F(DetectTest, RawGpt) {
   EXPECT_EQ(t.partitions[1].type, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");  // EFI system
   EXPECT_TRUE(partition_table_findings(*open_file_source(p)).empty())
       << dump(partition_table_findings(*open_file_source(p)));
-  EXPECT_TRUE(ambiguity_findings(*open_file_source(p)).empty());
+  EXPECT_TRUE(ambiguity(p).empty());
 }
 
 TEST_F(DetectTest, RawMbr) {
@@ -361,28 +370,28 @@ TEST_F(DetectTest, GlanceMbrChecks) {
   auto pf = [](const std::string& p) { return partition_table_findings(*open_file_source(p)); };
   std::string p = fresh_gpt("boot.raw");
   poke(p, 446, "\x0a");
-  EXPECT_TRUE(has_finding(pf(p), FindingKind::Unsafe, "boot flag 0x0a, expected 0x00 or 0x80"))
+  EXPECT_TRUE(has_finding(pf(p), Severity::Unsafe, "boot flag 0x0a, expected 0x00 or 0x80"))
       << dump(pf(p));
   p = fresh_gpt("chs.raw");
   poke(p, 446 + 2, "\x03");
-  EXPECT_TRUE(has_finding(pf(p), FindingKind::Unsafe, "expected 0x00 0x02 0x00")) << dump(pf(p));
+  EXPECT_TRUE(has_finding(pf(p), Severity::Unsafe, "expected 0x00 0x02 0x00")) << dump(pf(p));
   p = fresh_gpt("lba.raw");
   poke_le32(p, 446 + 8, 2);
-  EXPECT_TRUE(has_finding(pf(p), FindingKind::Unsafe, "starts at LBA 2, expected 1")) << dump(pf(p));
+  EXPECT_TRUE(has_finding(pf(p), Severity::Unsafe, "starts at LBA 2, expected 1")) << dump(pf(p));
   p = fresh_gpt("extra.raw");
   poke(p, 446 + 16 + 4, "\x83");
-  EXPECT_TRUE(has_finding(pf(p), FindingKind::Unsafe, "only entry, in slot 0 (used: 0, 1)")) << dump(pf(p));
+  EXPECT_TRUE(has_finding(pf(p), Severity::Unsafe, "only entry, in slot 0 (used: 0, 1)")) << dump(pf(p));
   p = fresh_gpt("none.raw");
   poke(p, 446, std::string(64, '\0'));
-  EXPECT_TRUE(has_finding(pf(p), FindingKind::Unsafe, "no partitions defined")) << dump(pf(p));
-  EXPECT_EQ(detect_format(*open_file_source(p)), "raw");
+  EXPECT_TRUE(has_finding(pf(p), Severity::Unsafe, "no partitions defined")) << dump(pf(p));
+  EXPECT_EQ(detect_format(*open_file_source(p)), Format::Raw);
 }
 
 TEST_F(DetectTest, PartitionPastEndIsCorruption) {
   std::string p = sparse("m.raw", 10 << 20);
   run_ok("printf 'label: dos\\n2048,,83\\n' | sfdisk -q " + sh_quote(p));
   truncate_file(p, 5 << 20);
-  EXPECT_TRUE(has_finding(partition_table_findings(*open_file_source(p)), FindingKind::Corruption,
+  EXPECT_TRUE(has_finding(partition_table_findings(*open_file_source(p)), Severity::Corruption,
                           "ends past the end of the image"));
 }
 
@@ -441,15 +450,18 @@ TEST_F(DetectTest, AgreesWithGlanceInspector) {
     EXPECT_EQ(g[i].value("safe", !c.glance_safe), c.glance_safe);
     auto img = open_image(c.path);
     const ImageInfo& info = img->info();
-    std::string ours = info.glance_disk_format.empty() ? info.format : info.glance_disk_format;
+    std::string ours(glance_disk_format(info.format).empty() ? format_name(info.format)
+                                                              : glance_disk_format(info.format));
     EXPECT_EQ(ours, c.ours.empty() ? c.glance_format : c.ours);
     // Glance's sizes for raw-like streams are "bytes read so far"; compare
     // only where its inspector parses a header.
     if (c.glance_format != "raw" && c.glance_format != "qed") {
       EXPECT_EQ(g[i].value("virtual_size", uint64_t(0)), info.virtual_size);
     }
-    // Safety: Glance refuses exactly the images with Unsafe findings here.
-    EXPECT_EQ(img->check().count(FindingKind::Unsafe) == 0, c.glance_safe);
+    // Safety: Glance refuses exactly the images whose hand-over verdict is unsafe.
+    AssessOptions handover;
+    handover.purpose = Purpose::HandOver;
+    EXPECT_EQ(assess(c.path, handover).verdict != Verdict::Unsafe, c.glance_safe);
   }
 }
 
@@ -468,7 +480,8 @@ TEST_F(DetectTest, TruncatedImagesFailCleanly) {
       try {
         auto img = open_image(src);
         (void)img->check();
-        (void)ambiguity_findings(*src);
+        (void)ambiguity(*src);
+        (void)assess(src);
         (void)partition_table_findings(*src);
       } catch (const Error&) {
       }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "formats/qcow2_support.hpp"
+#include "imgtool/verdict.hpp"
 #include "imgtool/error.hpp"
 #include "support/test_util.hpp"
 
@@ -32,11 +33,12 @@ nlohmann::json info_node_json(const InfoNode& n) {
   return o;
 }
 
-std::unique_ptr<Image> open_qcow2(const std::string& path, bool allow_external) {
-  OpenOptions o;
-  o.format = "qcow2";
-  o.allow_external_files = allow_external;
-  return open_image(path, o);
+std::shared_ptr<const Image> open_qcow2(const std::string& path, bool allow_external) {
+  if (!allow_external) return open_image(path, OpenOptions{Format::Qcow2});
+  AssessOptions o;
+  o.format = Format::Qcow2;
+  o.gate.allow_external_files = true;
+  return assess(path, o).image;
 }
 
 void expect_same_data(const Image& img, const std::string& path, const std::string& tmp_raw) {
@@ -84,19 +86,19 @@ void expect_same_check(const Image& img, const std::string& path) {
   EXPECT_EQ(c.fragmented_clusters, q.value("fragmented-clusters", uint64_t(0))) << path;
   EXPECT_EQ(c.compressed_clusters, q.value("compressed-clusters", uint64_t(0))) << path;
   EXPECT_EQ(c.image_end_offset, q.value("image-end-offset", uint64_t(0))) << path;
-  EXPECT_EQ(c.count(FindingKind::Corruption), q.value("corruptions", uint64_t(0))) << path;
-  EXPECT_EQ(c.count(FindingKind::Leak), q.value("leaks", uint64_t(0))) << path;
-  // A clean image (by qemu) has no findings but Unsafe ones.
+  EXPECT_EQ(c.count(Severity::Corruption), q.value("corruptions", uint64_t(0))) << path;
+  EXPECT_EQ(c.count(Severity::Leak), q.value("leaks", uint64_t(0))) << path;
+  // A clean image (by qemu) has no findings but notes (Glance's rules).
   if (q.value("corruptions", 0) == 0 && q.value("leaks", 0) == 0)
     for (const auto& f : c.findings)
-      if (f.kind != FindingKind::Unsafe)
+      if (f.severity != Severity::Note)
         ADD_FAILURE() << path << ": finding: " << f.message << "\nqemu: " << r.err;
 }
 
 void expect_same_info(const Image& img, const std::string& path) {
   nlohmann::json q = qemu_json("info -U --output=json " + sh_quote(path));
   const ImageInfo& i = img.info();
-  EXPECT_EQ(i.format, "qcow2");
+  EXPECT_EQ(i.format, Format::Qcow2);
   EXPECT_EQ(i.virtual_size, q["virtual-size"].get<uint64_t>());
   EXPECT_EQ(i.cluster_size, q["cluster-size"].get<uint64_t>());
   EXPECT_EQ(i.dirty, q["dirty-flag"].get<bool>());

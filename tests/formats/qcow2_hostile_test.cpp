@@ -132,8 +132,8 @@ TEST(Qcow2Hostile, L2EntryPastEndOfFile) {
   std::vector<std::byte> buf(4096);
   expect_error([&] { i->read(0, buf); }, ErrorKind::Format, "host offset 0x10000000 is past end of file");
   CheckReport c = i->check();
-  EXPECT_GE(c.count(FindingKind::Corruption), 1u);
-  EXPECT_EQ(c.count(FindingKind::Leak), 1u);  // the cluster at 0x50000 lost its user
+  EXPECT_GE(c.count(Severity::Corruption), 1u);
+  EXPECT_EQ(c.count(Severity::Leak), 1u);  // the cluster at 0x50000 lost its user
 }
 
 TEST(Qcow2Hostile, L1EntryPastEndOfFile) {
@@ -146,7 +146,7 @@ TEST(Qcow2Hostile, L1EntryPastEndOfFile) {
   std::vector<std::byte> buf(512);
   expect_error([&] { i->read(0, buf); }, ErrorKind::Format, "ends past end of file");
   CheckReport c = i->check();
-  EXPECT_GE(c.count(FindingKind::Corruption), 1u);
+  EXPECT_GE(c.count(Severity::Corruption), 1u);
 }
 
 TEST(Qcow2Hostile, UnalignedL2Entry) {
@@ -172,7 +172,7 @@ TEST(Qcow2Hostile, L2EntryPointingAtMetadata) {
     const char* what = target == kReftable ? "refcount table" : "active L1 table";
     bool named = false;
     for (const auto& f : c.findings)
-      if (f.kind == FindingKind::Corruption && f.message.find(what) != std::string::npos &&
+      if (f.severity == Severity::Corruption && f.message.find(what) != std::string::npos &&
           f.message.find("data of guest offset 0x0") != std::string::npos)
         named = true;
     EXPECT_TRUE(named) << what;
@@ -188,12 +188,12 @@ TEST(Qcow2Hostile, TwoL2EntriesShareACluster) {
   CheckReport c = i->check();
   bool named = false;
   for (const auto& f : c.findings)
-    if (f.kind == FindingKind::Corruption && f.message.find("refcount=1 reference=2") != std::string::npos &&
+    if (f.severity == Severity::Corruption && f.message.find("refcount=1 reference=2") != std::string::npos &&
         f.message.find("guest offset 0x0") != std::string::npos &&
         f.message.find("guest offset 0x10000") != std::string::npos)
       named = true;
   EXPECT_TRUE(named);
-  EXPECT_EQ(c.count(FindingKind::Leak), 1u);
+  EXPECT_EQ(c.count(Severity::Leak), 1u);
   test::expect_same_check(*i, img);
 }
 

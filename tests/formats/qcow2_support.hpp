@@ -13,7 +13,9 @@ namespace imgtool::test {
 
 nlohmann::json qemu_json(const std::string& cmd);  // runs `qemu-img <cmd>`, parses stdout
 nlohmann::json info_node_json(const InfoNode& n);  // InfoNode -> json (dict order ignored by ==)
-std::unique_ptr<Image> open_qcow2(const std::string& path, bool allow_external = false);
+// allow_external = false: open_image() (opens no other file); true: the
+// verdict's image with --allow-external-files (a data file beside it is read).
+std::shared_ptr<const Image> open_qcow2(const std::string& path, bool allow_external = false);
 
 // Every guest byte read through imgtool equals `qemu-img convert -O raw`.
 void expect_same_data(const Image& img, const std::string& path, const std::string& tmp_raw);

@@ -10,6 +10,7 @@
 
 #include "formats/driver.hpp"
 #include "formats/qcow2_support.hpp"
+#include "imgtool/verdict.hpp"
 #include "imgtool/error.hpp"
 #include "support/test_util.hpp"
 
@@ -156,10 +157,12 @@ TEST(Qcow2, BackingFileIsReportedNeverOpened) {
     EXPECT_EQ(i->info().backing_filename, backing);
     EXPECT_EQ(i->info().backing_filename_format, "raw");
     test::expect_same_info(*i, img);  // (qemu-img map would open the backing file)
-    CheckReport c = i->check();
-    ASSERT_EQ(c.count(FindingKind::Unsafe), 1u);
+    CheckReport c = assess(img).report;  // the verdict never opens it either
+    ASSERT_EQ(c.count(Severity::Unsafe), 1u);
     EXPECT_NE(c.findings[0].message.find(backing), std::string::npos) << c.findings[0].message;
-    EXPECT_EQ(c.count(FindingKind::Corruption), 0u);
+    EXPECT_EQ(c.findings[0].file, (FileRef{FileRole::BackingFile, backing}));
+    EXPECT_EQ(c.findings[0].override_with, Override::AllowBacking);
+    EXPECT_EQ(c.count(Severity::Corruption), 0u);
     EXPECT_EQ(i->map(0, 1 << 20).kind, ExtentKind::Unallocated);
     std::vector<std::byte> buf(128 << 10);
     i->read(0, buf);
@@ -186,10 +189,12 @@ TEST(Qcow2, ExternalDataFile) {
   EXPECT_EQ(i->map(0, 4 << 20).kind, ExtentKind::Data);
   std::vector<std::byte> buf(4096);
   expect_error([&] { i->read(0, buf); }, ErrorKind::Unsafe, "x.data");
-  CheckReport c = i->check();
-  ASSERT_EQ(c.count(FindingKind::Unsafe), 1u);
+  CheckReport c = assess(img).report;
+  ASSERT_EQ(c.count(Severity::Unsafe), 1u);
   EXPECT_NE(c.findings[0].message.find("x.data"), std::string::npos);
-  EXPECT_EQ(c.count(FindingKind::Corruption), 0u);
+  EXPECT_EQ(c.findings[0].file, (FileRef{FileRole::DataFile, "x.data"}));
+  EXPECT_EQ(c.findings[0].override_with, Override::AllowExternalFiles);
+  EXPECT_EQ(c.count(Severity::Corruption), 0u);
   // Allowed: the data file beside the image is opened and read.
   auto j = open_qcow2(img, true);
   test::expect_same_data(*j, img, d.file("x.raw"));
@@ -218,7 +223,7 @@ TEST(Qcow2, EncryptedInfoOnly) {
   test::expect_same_info(*i, img);
   std::vector<std::byte> buf(512);
   expect_error([&] { i->read(0, buf); }, ErrorKind::Unsupported, "encrypted");
-  EXPECT_EQ(i->check().count(FindingKind::Corruption), 0u);
+  EXPECT_EQ(i->check().count(Severity::Corruption), 0u);
 }
 
 TEST(Qcow2, ProbeAndDetect) {
@@ -226,7 +231,7 @@ TEST(Qcow2, ProbeAndDetect) {
   const std::string img = d.file("p.qcow2");
   qemu_img("create -q -f qcow2 -o compat=0.10 " + img + " 1M");
   auto src = open_file_source(img);
-  EXPECT_EQ(detect_format(*src), "qcow2");
+  EXPECT_EQ(detect_format(*src), Format::Qcow2);
   std::string h = test::read_file(img).substr(0, 512);
   auto probe = [](std::string bytes) {
     std::vector<std::byte> b(bytes.size());

@@ -23,11 +23,18 @@ struct Base {
   uint64_t gt_off() const { return load_le(bytes(), gd_off(), 4) * 512; }
 };
 
-std::unique_ptr<Image> open_mem(const std::string& b, const OpenOptions& o = {}) {
+std::unique_ptr<Image> open_mem(const std::string& b) {
   std::vector<std::byte> v(reinterpret_cast<const std::byte*>(b.data()),
                            reinterpret_cast<const std::byte*>(b.data()) + b.size());
   std::shared_ptr<const ByteSource> src = memory_source(std::move(v), "mem.vmdk");
-  return formats::vmdk_open(src, o);
+  return open_image(src, OpenOptions{Format::Vmdk});
+}
+
+// The verdict with --allow-external-files (imgtool reads what the gate admits).
+Assessment assess_allowing(const std::string& path) {
+  AssessOptions o;
+  o.gate.allow_external_files = true;
+  return assess(path, o);
 }
 
 std::string flat_descriptor(const std::string& extent_lines, const std::string& ct = "monolithicFlat") {
@@ -76,7 +83,7 @@ TEST(VmdkHostile, HugeDescriptorSizeIsNotAllocated) {
   auto im = open_image(b.img);
   EXPECT_EQ(im->info().virtual_size, 4u << 20);
   CheckReport r = im->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "descriptor", "past EOF")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "descriptor", "past EOF")) << findings_text(r);
 }
 
 TEST(VmdkHostile, GrainTablePastEof) {
@@ -85,7 +92,7 @@ TEST(VmdkHostile, GrainTablePastEof) {
   auto im = open_image(b.img);  // info still works
   expect_error([&] { im->map(0, 65536); }, ErrorKind::Format, {"grain table", "past EOF"});
   expect_error([&] { read_range(*im, 0, 512); }, ErrorKind::Format, {"grain table", "past EOF"});
-  EXPECT_TRUE(has_finding(im->check(), FindingKind::Corruption, "grain table", "past EOF"));
+  EXPECT_TRUE(has_finding(im->check(), Severity::Corruption, "grain table", "past EOF"));
 }
 
 TEST(VmdkHostile, GrainPastEofIntoMetadataAndShared) {
@@ -95,12 +102,12 @@ TEST(VmdkHostile, GrainPastEofIntoMetadataAndShared) {
   poke_le32(b.img, gt + 8, 0x7fffffff);  // grain 2 past EOF
   auto im = open_image(b.img);
   expect_error([&] { read_range(*im, 2 * 65536, 512); }, ErrorKind::Format, {"grain 2", "past EOF"});
-  EXPECT_TRUE(has_finding(im->check(), FindingKind::Corruption, "grain 2", "past EOF"));
+  EXPECT_TRUE(has_finding(im->check(), Severity::Corruption, "grain 2", "past EOF"));
   poke_le32(b.img, gt + 8, static_cast<uint32_t>(g0));  // grain 2 shares grain 0's sectors
   poke_le32(b.img, gt + 12, 1);                         // grain 3 points into the descriptor
   CheckReport r = open_image(b.img)->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "grain 2", "shares host sectors")) << findings_text(r);
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "grain 3", "overlaps the descriptor"))
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "grain 2", "shares host sectors")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "grain 3", "overlaps the descriptor"))
       << findings_text(r);
 }
 
@@ -108,7 +115,7 @@ TEST(VmdkHostile, WrongDescriptorLocationIsAFinding) {
   Base b;
   poke_le64(b.img, 28, 2);
   CheckReport r = open_image(b.img)->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "expected sector 1", "Wrong descriptor location"))
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "expected sector 1", "Wrong descriptor location"))
       << findings_text(r);
 }
 
@@ -121,9 +128,12 @@ TEST(VmdkHostile, InvalidDescriptorLinesAndSubformat) {
   d.replace(p, 29, "createType=\"monolithicFlat\"\nwronly 1 x \"y\"");
   poke(b.img, 512, d);
   CheckReport r = open_image(b.img)->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Unsafe, "createType 'monolithicFlat'", "Glance"))
-      << findings_text(r);
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "wronly", "Invalid VMDK descriptor data"))
+  // A rule of Glance's: a note for imgtool's own reading, unsafe to hand over.
+  EXPECT_TRUE(has_finding(r, Severity::Note, "createType 'monolithicFlat'", "Glance")) << findings_text(r);
+  AssessOptions handover;
+  handover.purpose = Purpose::HandOver;
+  EXPECT_TRUE(has_finding(assess(b.img, handover).report, Severity::Unsafe, "createType 'monolithicFlat'"));
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "wronly", "Invalid VMDK descriptor data"))
       << findings_text(r);
 }
 
@@ -132,25 +142,24 @@ TEST(VmdkHostile, AbsoluteExtentReportedNeverOpened) {
   const std::string d = t.file("abs.vmdk");
   write_file(d, flat_descriptor("RW 2048 FLAT \"/etc/passwd\" 0\n"));
   for (bool allow : {false, true}) {
-    OpenOptions o;
-    o.allow_external_files = allow;
-    auto im = open_image(d, o);
+    AssessOptions o;
+    o.gate.allow_external_files = allow;
+    Assessment a = assess(d, o);
+    EXPECT_EQ(a.verdict, Verdict::Unsafe);
+    const std::shared_ptr<const Image>& im = a.image;
     EXPECT_EQ(im->info().virtual_size, 1u << 20);
     EXPECT_EQ(im->info().format_specific_data.find("extents")->items()[0].find("filename")->as_string(),
               "/etc/passwd");
     struct stat st {};
     ::stat(d.c_str(), &st);
     EXPECT_EQ(im->info().actual_size.value_or(0), uint64_t(st.st_blocks) * 512);  // /etc/passwd not counted
-    CheckReport r = im->check();
-    EXPECT_TRUE(has_finding(r, FindingKind::Unsafe, "/etc/passwd", "absolute path")) << findings_text(r);
+    EXPECT_TRUE(has_finding(a.report, Severity::Unsafe, "/etc/passwd", "absolute path")) << findings_text(a.report);
     expect_error([&] { im->map(0, 512); }, ErrorKind::Unsafe, {"/etc/passwd"});
   }
   write_file(d, flat_descriptor("RW 2048 FLAT \"../x/y-flat.vmdk\" 0\n"));
-  OpenOptions o;
-  o.allow_external_files = true;
-  auto im = open_image(d, o);
-  expect_error([&] { im->map(0, 512); }, ErrorKind::Unsafe, {"..", "never opens"});
-  EXPECT_TRUE(has_finding(im->check(), FindingKind::Unsafe, "../x/y-flat.vmdk", "escapes"));
+  Assessment a = assess_allowing(d);
+  expect_error([&] { a.image->map(0, 512); }, ErrorKind::Unsafe, {"..", "plain names"});
+  EXPECT_TRUE(has_finding(a.report, Severity::Unsafe, "../x/y-flat.vmdk", "escapes"));
 }
 
 TEST(VmdkHostile, MissingFifoAndSymlinkExtents) {
@@ -159,15 +168,21 @@ TEST(VmdkHostile, MissingFifoAndSymlinkExtents) {
   write_file(d, flat_descriptor("RW 2048 FLAT \"m-flat.vmdk\" 0\n"));
   auto im = open_image(d);  // info works, the missing file is never touched
   EXPECT_EQ(im->info().virtual_size, 1u << 20);
-  OpenOptions o;
-  o.allow_external_files = true;
-  expect_error([&] { open_image(d, o); }, ErrorKind::Io, {"m-flat.vmdk", "cannot open vmdk extent"});
+  // The extent name ends in .vmdk: the gate admits it by default and the
+  // verdict reports what opening it found.
+  Assessment a = assess(d);
+  EXPECT_EQ(a.verdict, Verdict::Unreadable);
+  EXPECT_TRUE(has_finding(a.report, Severity::Unreadable, "m-flat.vmdk", "no such file")) << findings_text(a.report);
   ASSERT_EQ(::mkfifo(t.file("m-flat.vmdk").c_str(), 0600), 0);
   EXPECT_EQ(open_image(d)->info().virtual_size, 1u << 20);  // no hang on the FIFO
-  expect_error([&] { open_image(d, o); }, ErrorKind::Unsafe, {"not a regular file"});
+  a = assess(d);
+  EXPECT_EQ(a.verdict, Verdict::Unsafe);
+  EXPECT_TRUE(has_finding(a.report, Severity::Unsafe, "m-flat.vmdk", "not a regular file")) << findings_text(a.report);
   ::unlink(t.file("m-flat.vmdk").c_str());
   ASSERT_EQ(::symlink("/etc/passwd", t.file("m-flat.vmdk").c_str()), 0);
-  expect_error([&] { open_image(d, o); }, ErrorKind::Unsafe, {"symbolic link"});
+  a = assess(d);
+  EXPECT_EQ(a.verdict, Verdict::Unsafe);
+  EXPECT_TRUE(has_finding(a.report, Severity::Unsafe, "m-flat.vmdk", "symbolic link")) << findings_text(a.report);
 }
 
 TEST(VmdkHostile, MillionExtentLinesAreBounded) {

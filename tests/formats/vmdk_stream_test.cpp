@@ -81,7 +81,7 @@ TEST(VmdkStreamFooter, HandBuiltGdAtEndMatchesQemu) {
   Stream s = build_stream();
   write_file(img, s.file);
   auto im = open_image(img);
-  ASSERT_EQ(im->info().format, "vmdk");
+  ASSERT_EQ(im->info().format, Format::Vmdk);
   EXPECT_EQ(im->info().virtual_size, kCapacitySectors * 512);
   expect_info_matches_qemu(im->info(), img);
   EXPECT_EQ(read_all(*im), s.guest);
@@ -101,9 +101,9 @@ TEST(VmdkStreamFooter, FooterThatDisagreesWithHeaderIsCorruption) {
   poke_le64(img, s.footer_off + 512 + 36, 40);  // footer descriptorSize 40 vs header 20
   auto im = open_image(img);
   CheckReport r = im->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "footer header", "differs")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "footer header", "differs")) << findings_text(r);
   poke(img, s.footer_off + 100, "x");  // footer marker padding
-  EXPECT_TRUE(has_finding(open_image(img)->check(), FindingKind::Corruption, "footer marker", "padding"));
+  EXPECT_TRUE(has_finding(open_image(img)->check(), Severity::Corruption, "footer marker", "padding"));
 }
 
 TEST(VmdkStreamFooter, BadFooterMarkerRefusedLikeQemu) {
@@ -131,7 +131,7 @@ TEST(VmdkStreamFooter, GrainMarkerLbaMismatchAndGarbage) {
   poke_le64(img, g5, 7 * 128);
   auto im = open_image(img);
   expect_error([&] { read_range(*im, 5 * kGrain, 512); }, ErrorKind::Format, {"lba 896", "expected 640"});
-  EXPECT_TRUE(has_finding(im->check(), FindingKind::Corruption, "lba 896"));
+  EXPECT_TRUE(has_finding(im->check(), Severity::Corruption, "lba 896"));
   write_file(img, s.file);
   poke(img, g5 + 12, "garbage!");
   auto im2 = open_image(img);

@@ -10,6 +10,7 @@
 
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
+#include "imgtool/verdict.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool::test::vmdk {
@@ -53,7 +54,7 @@ inline std::string read_range(const Image& img, uint64_t off, size_t len) {
 // ImageInfo vs `qemu-img info --output=json` on the same path.
 inline void expect_info_matches_qemu(const ImageInfo& i, const std::string& path) {
   json j = json::parse(run_ok("qemu-img info --output=json " + q(path)));
-  EXPECT_EQ(i.format, "vmdk");
+  EXPECT_EQ(i.format, Format::Vmdk);
   EXPECT_EQ(i.virtual_size, j["virtual-size"].get<uint64_t>());
   ASSERT_TRUE(i.actual_size.has_value());
   EXPECT_EQ(*i.actual_size, j["actual-size"].get<uint64_t>());
@@ -153,10 +154,10 @@ inline void expect_sparse_data_matches_qemu(const Image& img, const std::string&
   });
 }
 
-inline bool has_finding(const CheckReport& r, FindingKind k, const std::string& a,
+inline bool has_finding(const CheckReport& r, Severity k, const std::string& a,
                         const std::string& b = "") {
   for (const auto& f : r.findings)
-    if (f.kind == k && f.message.find(a) != std::string::npos && f.message.find(b) != std::string::npos)
+    if (f.severity == k && f.message.find(a) != std::string::npos && f.message.find(b) != std::string::npos)
       return true;
   return false;
 }
@@ -164,7 +165,7 @@ inline bool has_finding(const CheckReport& r, FindingKind k, const std::string& 
 inline std::string findings_text(const CheckReport& r) {
   std::string s;
   for (const auto& f : r.findings)
-    s += (f.kind == FindingKind::Unsafe ? "UNSAFE " : "CORRUPT ") + f.message + "\n";
+    s += std::string(to_string(f.severity)) + ": " + f.message + "\n";
   return s;
 }
 

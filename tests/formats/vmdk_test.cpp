@@ -12,11 +12,18 @@ namespace {
 
 constexpr uint64_t kSize = 10 << 20;
 
-std::unique_ptr<Image> open_vmdk(const std::string& path, bool allow = false) {
-  OpenOptions o;
-  o.allow_external_files = allow;
-  auto img = open_image(path, o);
-  EXPECT_EQ(img->info().format, "vmdk");
+// allow = false: open_image(), which never opens an extent; true: the
+// verdict's image, whose extents the gate opened (--allow-external-files).
+std::shared_ptr<const Image> open_vmdk(const std::string& path, bool allow = false) {
+  std::shared_ptr<const Image> img;
+  if (allow) {
+    AssessOptions o;
+    o.gate.allow_external_files = true;
+    img = assess(path, o).image;
+  } else {
+    img = open_image(path);
+  }
+  EXPECT_EQ(img->info().format, Format::Vmdk);
   return img;
 }
 
@@ -46,7 +53,7 @@ TEST(VmdkMonolithicSparse, InfoMapDataCheckMatchQemu) {
   const std::string raw = t.file("in.raw"), img = t.file("ms.vmdk");
   make_scattered_raw(raw, kSize);
   qemu_img("convert -O vmdk " + q(raw) + " " + q(img));
-  EXPECT_EQ(detect_format(*open_file_source(img)), "vmdk");
+  EXPECT_EQ(detect_format(*open_file_source(img)), Format::Vmdk);
   auto im = open_vmdk(img);
   expect_info_matches_qemu(im->info(), img);
   expect_map_matches_qemu(*im, img);
@@ -57,7 +64,7 @@ TEST(VmdkMonolithicSparse, InfoMapDataCheckMatchQemu) {
   EXPECT_EQ(r.total_clusters.value_or(0), kSize / 65536);
   EXPECT_GT(r.allocated_clusters.value_or(0), 0u);
   EXPECT_EQ(r.compressed_clusters.value_or(1), 0u);
-  EXPECT_TRUE(im->info().referenced_files.empty());
+  EXPECT_TRUE(im->info().named_files.empty());
   EXPECT_EQ(run("qemu-img check " + q(img)).exit_code, 0);
 }
 
@@ -128,8 +135,8 @@ TEST(VmdkBacking, ParentHintReportedNeverOpened) {
   auto im = open_vmdk(child);
   expect_info_matches_qemu(im->info(), child);
   EXPECT_EQ(im->info().backing_filename.value_or(""), "base.vmdk");
-  CheckReport r = im->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Unsafe, "parent", "base.vmdk")) << findings_text(r);
+  CheckReport r = assess(child).report;
+  EXPECT_TRUE(has_finding(r, Severity::Unsafe, "parent", "base.vmdk")) << findings_text(r);
 }
 
 struct Split {
@@ -155,13 +162,21 @@ TEST_P(VmdkDescriptorFiles, InfoWithoutOpeningReadWithPermission) {
   auto im = open_vmdk(img);  // extents never opened
   expect_info_matches_qemu(im->info(), img);
   EXPECT_EQ(im->info().format_specific_data.find("create-type")->as_string(), p.subformat);
-  EXPECT_EQ(im->info().referenced_files.size(), p.extents);
+  EXPECT_EQ(im->info().named_files.size(), p.extents);
   expect_error([&] { im->map(0, 512); }, ErrorKind::Unsafe, {"vmdk extent", "d-", "separate file"});
   expect_error([&] { read_range(*im, 0, 512); }, ErrorKind::Unsafe, {"separate file"});
-  CheckReport r = im->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Unsafe, "d-", "separate file")) << findings_text(r);
-  EXPECT_TRUE(has_finding(r, FindingKind::Unsafe, "createType")) << findings_text(r);
-  EXPECT_EQ(r.count(FindingKind::Corruption), 0u) << findings_text(r);
+  // Read by imgtool: the *.vmdk extents beside the descriptor pass the gate.
+  Assessment read = assess(img);
+  EXPECT_EQ(read.verdict, Verdict::Clean) << findings_text(read.report);
+  EXPECT_EQ(read.opened.size(), p.extents);
+  EXPECT_TRUE(has_finding(read.report, Severity::Note, "createType")) << findings_text(read.report);
+  // Handed over as they are (publish without --convert-to): unsafe.
+  AssessOptions handover;
+  handover.purpose = Purpose::HandOver;
+  CheckReport r = assess(img, handover).report;
+  EXPECT_TRUE(has_finding(r, Severity::Unsafe, "d-", "would be followed")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Unsafe, "createType")) << findings_text(r);
+  EXPECT_EQ(r.count(Severity::Corruption), 0u) << findings_text(r);
 
   auto rd = open_vmdk(img, true);
   expect_info_matches_qemu(rd->info(), img);
@@ -209,8 +224,8 @@ TEST(VmdkDescriptorFiles, ZeroAndReadOnlyExtentsSkippedLikeQemu) {
   EXPECT_EQ(im->info().virtual_size, (2048u + 1024u) * 512u);
   expect_data_matches_qemu(*im, d, t);
   CheckReport r = im->check();
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "ignored by qemu", "ZERO")) << findings_text(r);
-  EXPECT_TRUE(has_finding(r, FindingKind::Corruption, "ignored by qemu", "RDONLY")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "ignored by qemu", "ZERO")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Corruption, "ignored by qemu", "RDONLY")) << findings_text(r);
 }
 
 }  // namespace

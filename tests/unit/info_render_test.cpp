@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "imgtool/info.hpp"
+#include "imgtool/verdict.hpp"
 #include "info/qobject.hpp"
 
 namespace imgtool {
@@ -99,7 +100,7 @@ TEST(InfoRenderJson, EscapesLikeQemu) {
 TEST(InfoRenderJson, RawMatchesQemu) {
   ImageInfo i;
   i.filename = "r.raw";
-  i.format = "raw";
+  i.format = Format::Raw;
   i.virtual_size = 41126400;
   i.actual_size = 0;
   EXPECT_EQ(render_info_json(i),
@@ -114,7 +115,7 @@ TEST(InfoRenderJson, RawMatchesQemu) {
 ImageInfo qcow2_with_bitmaps() {
   ImageInfo i;
   i.filename = "s.qcow2";
-  i.format = "qcow2";
+  i.format = Format::Qcow2;
   i.virtual_size = 67108864;
   i.actual_size = 225280;
   i.cluster_size = 65536;
@@ -198,7 +199,7 @@ TEST(InfoRenderJson, Qcow2BitmapsNestedListsAndEmptyList) {
 TEST(InfoRenderHuman, VmdkEmptyFormatKeepsTrailingSpace) {
   ImageInfo i;
   i.filename = "v.vmdk";
-  i.format = "vmdk";
+  i.format = Format::Vmdk;
   i.virtual_size = 104857600;
   i.actual_size = 12288;
   i.cluster_size = 65536;
@@ -225,7 +226,7 @@ TEST(InfoRenderHuman, BackingFileAndSnapshots) {
   tzset();
   ImageInfo i;
   i.filename = "sn.qcow2";
-  i.format = "qcow2";
+  i.format = Format::Qcow2;
   i.virtual_size = 1048576;
   i.actual_size = 348160;
   i.cluster_size = 65536;
@@ -259,49 +260,43 @@ TEST(InfoRenderHuman, BackingFileAndSnapshots) {
 TEST(InfoRenderExtra, AppendsAfterQemuPart) {
   ImageInfo i;
   i.filename = "r.raw";
-  i.format = "raw";
-  i.glance_disk_format = "raw";
+  i.format = Format::Raw;
   i.extra.set("partition-table", InfoNode::string("gpt"));
-  i.referenced_files = {"base.qcow2"};
-  EXPECT_EQ(
-      render_info_extra_human(i),
-      "imgtool:\n    glance disk format: raw\n    referenced files (never opened):\n        [0]: base.qcow2\n"
-      "    partition table: gpt\n");
+  i.named_files = {{FileRole::BackingFile, "base\x1b[2J.qcow2"}};
+  EXPECT_EQ(render_info_extra_human(i),
+            "imgtool:\n    glance disk format: raw\n    named files (opened only through the gate):\n"
+            "        [0]: backing-file: base\\x1b[2J.qcow2\n"
+            "    partition table: gpt\n");
   std::string j = render_info_json_with_extra(i);
   EXPECT_NE(j.find("\"imgtool\": {"), std::string::npos);
   EXPECT_NE(j.find("\"partition-table\": \"gpt\""), std::string::npos);
 }
 
-TEST(CheckRender, VerdictPrecedence) {
-  CheckReport r;
-  r.filename = "x.qcow2";
-  r.format = "qcow2";
-  EXPECT_EQ(check_verdict(r), "clean");
-  r.findings.push_back({FindingKind::Leak, "cluster 5 leaked"});
-  EXPECT_EQ(check_verdict(r), "leaks");
-  r.findings.push_back({FindingKind::Corruption, "L2 entry points into the header"});
-  EXPECT_EQ(check_verdict(r), "corrupt");
-  r.findings.push_back({FindingKind::Unsafe, "backing file 'base.qcow2'"});
-  EXPECT_EQ(check_verdict(r), "unsafe");
+// The renderers take an Assessment: the verdict decides the words.
+Assessment with(CheckReport r, Verdict v) {
+  Assessment a;
+  a.report = std::move(r);
+  a.verdict = v;
+  return a;
 }
 
 TEST(CheckRender, HumanSummaryLikeQemu) {
   CheckReport r;
   r.filename = "x.qcow2";
-  r.format = "qcow2";
+  r.format = Format::Qcow2;
   r.total_clusters = 16384;
   r.allocated_clusters = 3;
   r.fragmented_clusters = 1;
   r.compressed_clusters = 0;
   r.image_end_offset = 393216;
-  EXPECT_EQ(render_check_human(r),
+  EXPECT_EQ(render_check_human(with(r, Verdict::Clean)),
             "No errors were found on the image.\n"
             "3/16384 = 0.02% allocated, 33.33% fragmented, 0.00% compressed clusters\n"
             "Image end offset: 393216\n");
-  r.findings.push_back({FindingKind::Corruption, "a"});
-  r.findings.push_back({FindingKind::Leak, "b"});
-  r.findings.push_back({FindingKind::Unsafe, "backing file 'base.qcow2'"});
-  EXPECT_EQ(render_check_human(r),
+  r.findings.push_back({Severity::Corruption, FindingKind::Metadata, "a"});
+  r.findings.push_back({Severity::Leak, FindingKind::Leak, "b"});
+  r.findings.push_back({Severity::Unsafe, FindingKind::NamedFile, "backing file 'base.qcow2'"});
+  EXPECT_EQ(render_check_human(with(r, Verdict::Unsafe)),
             "\n1 errors were found on the image.\n"
             "Data may be corrupted, or further writes to the image may corrupt it.\n"
             "\n1 leaked clusters were found on the image.\n"
@@ -311,15 +306,28 @@ TEST(CheckRender, HumanSummaryLikeQemu) {
             "x.qcow2: unsafe: backing file 'base.qcow2'\n");
 }
 
+// An unsafe image is not "No errors were found": the summary says nothing
+// clean above the unsafe line.
+TEST(CheckRender, UnsafeWithoutErrorsIsNotCalledClean) {
+  CheckReport r;
+  r.filename = "x.raw";
+  r.findings.push_back({Severity::Unsafe, FindingKind::PartitionTable, "MBR has no partitions defined"});
+  EXPECT_EQ(render_check_human(with(r, Verdict::Unsafe)), "x.raw: unsafe: MBR has no partitions defined\n");
+  r.findings.clear();
+  r.findings.push_back({Severity::Note, FindingKind::GlanceRule, "createType 'monolithicFlat'"});
+  EXPECT_EQ(render_check_human(with(r, Verdict::Clean)),
+            "No errors were found on the image.\nx.raw: note: createType 'monolithicFlat'\n");
+}
+
 TEST(CheckRender, JsonKeysLikeQemuPlusOurs) {
   CheckReport r;
   r.filename = "x.qcow2";
-  r.format = "qcow2";
+  r.format = Format::Qcow2;
   r.total_clusters = 16384;
   r.allocated_clusters = 3;
   r.fragmented_clusters = 0;
   r.image_end_offset = 393216;
-  const std::string j = render_check_json(r);
+  const std::string j = render_check_json(with(r, Verdict::Clean));
   // qemu-img check --output=json order for the qemu keys; zero counters absent.
   EXPECT_LT(j.find("\"image-end-offset\": 393216"), j.find("\"total-clusters\": 16384"));
   EXPECT_LT(j.find("\"check-errors\": 0"), j.find("\"allocated-clusters\": 3"));

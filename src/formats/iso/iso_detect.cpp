@@ -43,7 +43,7 @@ int iso_probe(const ProbeInput& in) noexcept {
   return 0;
 }
 
-std::unique_ptr<Image> iso_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> iso_open(std::shared_ptr<const ByteSource> src, Gate&) {
   const uint64_t fsize = src->size();
   std::vector<Finding> findings;
   bool iso9660 = false, udf = false;
@@ -66,7 +66,7 @@ std::unique_ptr<Image> iso_open(std::shared_ptr<const ByteSource> src, const Ope
     const uint16_t bsize = io::load_le16(d, 128), bsize_be = io::load_be16(d, 130);
     if (blocks != blocks_be || bsize != bsize_be)
       findings.push_back(
-          {FindingKind::Corruption, "ISO 9660 primary volume descriptor at " + io::hex(off) +
+          {Severity::Corruption, FindingKind::Metadata, "ISO 9660 primary volume descriptor at " + io::hex(off) +
                                         ": both-endian fields disagree (blocks " + std::to_string(blocks) +
                                         "/" + std::to_string(blocks_be) + ", block size " +
                                         std::to_string(bsize) + "/" + std::to_string(bsize_be) + ")"});
@@ -82,10 +82,10 @@ std::unique_ptr<Image> iso_open(std::shared_ptr<const ByteSource> src, const Ope
   // size is what Glance would use for a raw-like stream, and so do we.
   if (!vsize) vsize = fsize;
   if (*vsize > fsize)
-    findings.push_back({FindingKind::Corruption, "ISO volume is " + std::to_string(*vsize) +
+    findings.push_back({Severity::Corruption, FindingKind::PastEof, "ISO volume is " + std::to_string(*vsize) +
                                                      " bytes but the file has only " + std::to_string(fsize) +
                                                      " (truncated image?)"});
-  ImageInfo info = detected_info(*src, "iso", "iso", *vsize);
+  ImageInfo info = detected_info(*src, Format::Iso, *vsize);
   info.extra.set("iso-filesystem", InfoNode::string(iso9660 && udf ? "iso9660+udf"
                                                     : udf          ? "udf"
                                                                    : "iso9660"));

@@ -53,7 +53,7 @@ int luks_probe(const ProbeInput& in) noexcept {
   return has_magic(in.head, 0, kMagic) ? 100 : 0;
 }
 
-std::unique_ptr<Image> luks_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> luks_open(std::shared_ptr<const ByteSource> src, Gate&) {
   const uint64_t fsize = src->size();
   std::vector<std::byte> h = src->read_vector(0, kV1HeaderSize);
   if (!has_magic(h, 0, kMagic))
@@ -66,7 +66,7 @@ std::unique_ptr<Image> luks_open(std::shared_ptr<const ByteSource> src, const Op
     payload = uint64_t(io::load_be32(h, kPayloadOffset)) * 512;
     payload_known = true;
   } else {
-    findings.push_back({FindingKind::Unsafe, "LUKS version " + std::to_string(version) +
+    findings.push_back({Severity::Unsafe, FindingKind::GlanceRule, "LUKS version " + std::to_string(version) +
                                                  " is refused by Glance (only version 1 is accepted)"});
     if (version == 2) {
       const uint64_t hdr = io::load_be64(h, kV2HeaderSize);
@@ -86,7 +86,7 @@ std::unique_ptr<Image> luks_open(std::shared_ptr<const ByteSource> src, const Op
                 "LUKS payload offset " + std::to_string(payload) + " is past the end of the file (" +
                     std::to_string(fsize) + " bytes)",
                 version == 1 ? std::optional<uint64_t>(kPayloadOffset) : std::nullopt);
-  ImageInfo info = detected_info(*src, "luks", "", payload_known ? fsize - payload : 0);
+  ImageInfo info = detected_info(*src, Format::Luks, payload_known ? fsize - payload : 0);
   info.encrypted = true;
   info.extra.set("luks-version", InfoNode::integer(version));
   if (version == 1) {

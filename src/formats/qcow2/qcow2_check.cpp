@@ -39,13 +39,7 @@ class Checker {
 
   CheckReport run() {
     rep_.filename = src_.name();
-    rep_.format = "qcow2";
-    if (h_.backing_file)
-      add(FindingKind::Unsafe, "image has a backing file '" + *h_.backing_file +
-                                   "': its guest data depends on another file (not opened)");
-    if (h_.has_data_file())
-      add(FindingKind::Unsafe, "image keeps its guest data in the external data file '" +
-                                   h_.data_file.value_or("") + "' (not opened)");
+    rep_.format = Format::Qcow2;
     rep_.total_clusters = io::div_round_up(h_.size / 512 * 512, cs_);
 
     walk();
@@ -64,20 +58,20 @@ class Checker {
     rep_.image_end_offset = (highest_ + 1) * cs_;
     if (dropped_ > 0)
       rep_.findings.push_back(
-          {FindingKind::Corruption, std::to_string(dropped_) + " further findings not listed"});
+          {Severity::Corruption, FindingKind::Metadata, std::to_string(dropped_) + " further findings not listed"});
     return std::move(rep_);
   }
 
  private:
-  void add(FindingKind k, std::string msg) {
+  void add(Severity k, std::string msg) {
     if (collecting_) return;
     if (rep_.findings.size() >= kMaxFindings) {
       ++dropped_;
       return;
     }
-    rep_.findings.push_back({k, std::move(msg)});
+    rep_.findings.push_back({k, k == Severity::Leak ? FindingKind::Leak : FindingKind::Metadata, std::move(msg)});
   }
-  void corrupt(std::string msg) { add(FindingKind::Corruption, std::move(msg)); }
+  void corrupt(std::string msg) { add(Severity::Corruption, std::move(msg)); }
 
   // qemu qcow2_inc_refcounts_imrt: one reference per cluster touched.
   template <class Describe>
@@ -327,7 +321,7 @@ class Checker {
       if (m.refcount < m.reference)
         corrupt("ERROR" + counts + users);
       else if (m.refcount > m.reference)
-        add(FindingKind::Leak, "Leaked" + counts + users);
+        add(Severity::Leak, "Leaked" + counts + users);
       else
         corrupt("ERROR cluster " + std::to_string(m.cluster) + " is shared between metadata and other users" +
                 users);

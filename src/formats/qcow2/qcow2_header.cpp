@@ -12,12 +12,6 @@
 namespace imgtool::qcow2 {
 namespace {
 
-constexpr uint32_t kExtEnd = 0;
-constexpr uint32_t kExtBackingFormat = 0xe2792aca;
-constexpr uint32_t kExtFeatureTable = 0x6803f857;
-constexpr uint32_t kExtBitmaps = 0x23852875;
-constexpr uint32_t kExtCryptoHeader = 0x0537be77;
-constexpr uint32_t kExtDataFile = 0x44415441;
 // A cluster of at most 2 MiB holds at most 2 MiB / 8 extensions; this bounds
 // the loop even before the offset check does.
 constexpr uint32_t kMaxExtensions = (1u << kMaxClusterBits) / 8;
@@ -65,29 +59,29 @@ void read_extensions(const ByteSource& src, Header& h, io::Bytes c0, uint64_t st
            off - 8);
     io::Bytes data = c0.subspan(off, len);
     switch (type) {
-      case kExtEnd: return;
-      case kExtBackingFormat:
+      case ext::kEnd: return;
+      case ext::kBackingFormat:
         if (len > 1023) fail(src, "backing format name of " + std::to_string(len) + " B (limit 1023)", off);
         h.backing_format = std::string(io::load_chars(data, 0, len));
         break;
-      case kExtFeatureTable:
+      case ext::kFeatureTable:
         for (uint64_t i = 0; i + 48 <= len; i += 48) {
           std::string_view nm = io::load_chars(data, i + 2, 46);
           h.feature_names.push_back(
               {io::load_u8(data, i), io::load_u8(data, i + 1), std::string(nm.substr(0, nm.find('\0')))});
         }
         break;
-      case kExtDataFile:
+      case ext::kDataFile:
         if (len > 4096)
           fail(src, "external data file name of " + std::to_string(len) + " B (limit 4096)", off);
         h.data_file = std::string(io::load_chars(data, 0, len));
         break;
-      case kExtCryptoHeader:
+      case ext::kCryptoHeader:
         if (len != 16) fail(src, "FDE header extension of " + std::to_string(len) + " B (expected 16)", off);
         h.crypto_header_offset = io::load_be64(data, 0);
         h.crypto_header_length = io::load_be64(data, 8);
         break;
-      case kExtBitmaps: {
+      case ext::kBitmaps: {
         if (len != 24) fail(src, "bitmaps extension of " + std::to_string(len) + " B (expected 24)", off);
         // qemu ignores the bitmaps when the autoclear bit was cleared by a
         // program that does not know them (they are inconsistent then).
@@ -142,24 +136,24 @@ Header read_header(const ByteSource& src) {
   h.file_size = src.size();
   if (h.file_size < 72)
     fail(src, "file of " + std::to_string(h.file_size) + " B is shorter than a qcow2 header (72 B)");
-  std::vector<std::byte> fixed = src.read_vector(0, std::min<uint64_t>(h.file_size, 112));
+  std::vector<std::byte> fixed = src.read_vector(0, std::min<uint64_t>(h.file_size, hdr::kV3Length));
   io::Bytes b = fixed;
-  if (io::load_be32(b, 0) != kMagic) fail(src, "not a qcow2 image (bad magic)", 0);
-  h.version = io::load_be32(b, 4);
+  if (io::load_be32(b, hdr::kMagic) != kMagic) fail(src, "not a qcow2 image (bad magic)", hdr::kMagic);
+  h.version = io::load_be32(b, hdr::kVersion);
   if (h.version != 2 && h.version != 3)
     throw Error(ErrorKind::Unsupported, src.name(),
-                "qcow2 version " + std::to_string(h.version) + " (supported: 2, 3)", 4);
-  h.backing_file_offset = io::load_be64(b, 8);
-  h.backing_file_size = io::load_be32(b, 16);
-  h.cluster_bits = io::load_be32(b, 20);
-  h.size = io::load_be64(b, 24);
-  h.crypt_method = io::load_be32(b, 32);
-  h.l1_size = io::load_be32(b, 36);
-  h.l1_table_offset = io::load_be64(b, 40);
-  h.refcount_table_offset = io::load_be64(b, 48);
-  h.refcount_table_clusters = io::load_be32(b, 56);
-  h.nb_snapshots = io::load_be32(b, 60);
-  h.snapshots_offset = io::load_be64(b, 64);
+                "qcow2 version " + std::to_string(h.version) + " (supported: 2, 3)", hdr::kVersion);
+  h.backing_file_offset = io::load_be64(b, hdr::kBackingFileOffset);
+  h.backing_file_size = io::load_be32(b, hdr::kBackingFileSize);
+  h.cluster_bits = io::load_be32(b, hdr::kClusterBits);
+  h.size = io::load_be64(b, hdr::kSize);
+  h.crypt_method = io::load_be32(b, hdr::kCryptMethod);
+  h.l1_size = io::load_be32(b, hdr::kL1Size);
+  h.l1_table_offset = io::load_be64(b, hdr::kL1TableOffset);
+  h.refcount_table_offset = io::load_be64(b, hdr::kRefcountTableOffset);
+  h.refcount_table_clusters = io::load_be32(b, hdr::kRefcountTableClusters);
+  h.nb_snapshots = io::load_be32(b, hdr::kNbSnapshots);
+  h.snapshots_offset = io::load_be64(b, hdr::kSnapshotsOffset);
 
   if (h.cluster_bits < kMinClusterBits || h.cluster_bits > kMaxClusterBits)
     fail(src,
@@ -172,11 +166,11 @@ Header read_header(const ByteSource& src) {
     // v3 header is at least 104 bytes; the fixed read above may be short.
     if (fixed.size() < 104)
       fail(src, "qcow2 v3 header needs 104 B, file has " + std::to_string(h.file_size) + " B");
-    h.incompatible = io::load_be64(b, 72);
-    h.compatible = io::load_be64(b, 80);
-    h.autoclear = io::load_be64(b, 88);
-    h.refcount_order = io::load_be32(b, 96);
-    h.header_length = io::load_be32(b, 100);
+    h.incompatible = io::load_be64(b, hdr::kIncompatibleFeatures);
+    h.compatible = io::load_be64(b, hdr::kCompatibleFeatures);
+    h.autoclear = io::load_be64(b, hdr::kAutoclearFeatures);
+    h.refcount_order = io::load_be32(b, hdr::kRefcountOrder);
+    h.header_length = io::load_be32(b, hdr::kHeaderLength);
     if (h.header_length < 104 || h.header_length % 8 != 0 || h.header_length > h.cluster_size)
       fail(src,
            "header_length " + std::to_string(h.header_length) +
@@ -187,7 +181,7 @@ Header read_header(const ByteSource& src) {
            "header_length " + std::to_string(h.header_length) + " exceeds the file size (" +
                std::to_string(h.file_size) + " B)",
            100);
-    if (h.header_length > 104) h.compression_type = io::load_u8(b, 104);
+    if (h.header_length > hdr::kCompressionType) h.compression_type = io::load_u8(b, hdr::kCompressionType);
   }
   if (h.refcount_order > 6)
     fail(src, "refcount_order " + std::to_string(h.refcount_order) + " (limit 6 = 64-bit refcounts)", 96);
@@ -226,6 +220,10 @@ Header read_header(const ByteSource& src) {
   if (h.crypt_method > 2)
     throw Error(ErrorKind::Unsupported, src.name(),
                 "unknown encryption method " + std::to_string(h.crypt_method) + " (1 AES, 2 LUKS)", 32);
+  // qemu qcow2_do_open: LUKS keeps its key material in the full-disk-encryption
+  // header that extension 0x0537be77 points at; without it nothing can be read.
+  if (h.crypt_method == 2 && h.crypto_header_length == 0)
+    fail(src, "LUKS-encrypted (crypt_method 2) but no full-disk-encryption header extension", hdr::kCryptMethod);
 
   if (h.backing_file_offset != 0) {
     uint64_t len = h.backing_file_size;

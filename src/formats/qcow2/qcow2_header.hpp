@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "formats/qcow2/qcow2_layout.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"
 
 namespace imgtool::qcow2 {
 
-inline constexpr uint32_t kMagic = 0x514649fb;  // "QFI\xfb"
 
 // qcow2.txt "incompatible_features": an unknown bit means the image must not be opened.
 inline constexpr uint64_t kIncompatDirty = 1u << 0;

@@ -66,8 +66,7 @@ ImageInfo build_info(const ByteSource& src, const Header& h, const std::vector<S
                      const std::vector<BitmapEntry>& bitmaps) {
   ImageInfo i;
   i.filename = src.name();
-  i.format = "qcow2";
-  i.glance_disk_format = "qcow2";
+  i.format = Format::Qcow2;
   i.virtual_size = h.size;
   // qemu's "disk size" for qcow2 also adds the external data file's
   // allocation; imgtool never opens that file for info, so it reports the
@@ -79,10 +78,12 @@ ImageInfo build_info(const ByteSource& src, const Header& h, const std::vector<S
   if (h.backing_file) {
     i.backing_filename = *h.backing_file;
     i.full_backing_filename = full_backing_name(src.name(), *h.backing_file);
-    i.referenced_files.push_back(*h.backing_file);
+    i.named_files.push_back({FileRole::BackingFile, *h.backing_file});
   }
   if (h.backing_format) i.backing_filename_format = *h.backing_format;
-  if (h.has_data_file() && h.data_file) i.referenced_files.push_back(*h.data_file);
+  // An external data file without its name extension: qemu then takes the
+  // name from the command line; imgtool reports it unnamed (never opened).
+  if (h.has_data_file()) i.named_files.push_back({FileRole::DataFile, h.data_file.value_or("")});
   for (const auto& s : snapshots) i.snapshots.push_back(s.info);
   i.format_specific_type = "qcow2";
   i.format_specific_data = specific_data(h, bitmaps);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "formats/driver.hpp"
+#include "formats/gate.hpp"
 #include "formats/qcow2/qcow2_decompress.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
@@ -20,25 +21,15 @@ constexpr size_t kCacheBytes = 32u << 20;  // L2 cache budget
   throw Error(ErrorKind::Format, src.name(), std::move(msg), off);
 }
 
-// An external data file may be opened only when it is a plain name beside
-// the image (no directories, no "..", not absolute): STYLE.md §2.
-bool safe_sibling(const std::string& name) {
-  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
-}
-
 }  // namespace
 
-Qcow2Image::Qcow2Image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts)
-    : src_(std::move(src)), h_(read_header(*src_)), allow_external_(opts.allow_external_files) {
+Qcow2Image::Qcow2Image(std::shared_ptr<const ByteSource> src, formats::Gate& gate)
+    : src_(std::move(src)), h_(read_header(*src_)) {
   snapshots_ = read_snapshots(*src_, h_, &snapshot_table_bytes_);
   bitmaps_ = read_bitmap_directory(*src_, h_);
   info_ = build_info(*src_, h_, snapshots_, bitmaps_);
   cache_capacity_ = std::max<size_t>(1, kCacheBytes / h_.cluster_size);
-  if (h_.has_data_file() && allow_external_ && h_.data_file && safe_sibling(*h_.data_file)) {
-    const std::string& me = src_->name();
-    const size_t slash = me.rfind('/');
-    data_src_ = open_file_source((slash == std::string::npos ? "" : me.substr(0, slash + 1)) + *h_.data_file);
-  }
+  if (h_.has_data_file()) data_src_ = gate.open({FileRole::DataFile, h_.data_file.value_or("")});
 }
 
 const std::vector<uint64_t>& Qcow2Image::l1() const {
@@ -219,8 +210,8 @@ void Qcow2Image::read(uint64_t offset, std::span<std::byte> out) const {
                     ") is not supported");
   if (h_.has_data_file() && !data_src_)
     throw Error(ErrorKind::Unsafe, src_->name(),
-                "guest data lives in the external data file '" + h_.data_file.value_or("") +
-                    "'; not opened (needs --allow-external-files and a plain name beside the image)");
+                "guest data lives in the external data file '" + escape_name(h_.data_file.value_or("")) +
+                    "', which was not opened (needs --allow-external-files and a plain name beside the image)");
   uint64_t pos = offset;
   while (pos < end) {
     Run r = resolve(pos, end - pos, true);
@@ -247,14 +238,16 @@ namespace imgtool::formats {
 int qcow2_probe(const ProbeInput& in) noexcept {
   if (in.head.size() < 8) return 0;
   try {
-    if (io::load_be32(in.head, 0) == qcow2::kMagic && io::load_be32(in.head, 4) >= 2) return 100;
+    if (io::load_be32(in.head, qcow2::hdr::kMagic) == qcow2::kMagic &&
+        io::load_be32(in.head, qcow2::hdr::kVersion) >= 2)
+      return 100;
   } catch (...) {
   }
   return 0;
 }
 
-std::unique_ptr<Image> qcow2_open(std::shared_ptr<const ByteSource> src, const OpenOptions& opts) {
-  return std::make_unique<qcow2::Qcow2Image>(std::move(src), opts);
+std::unique_ptr<Image> qcow2_open(std::shared_ptr<const ByteSource> src, Gate& gate) {
+  return std::make_unique<qcow2::Qcow2Image>(std::move(src), gate);
 }
 
 }  // namespace imgtool::formats

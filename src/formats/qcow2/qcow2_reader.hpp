@@ -14,6 +14,10 @@
 #include "formats/qcow2/qcow2_tables.hpp"
 #include "imgtool/image.hpp"
 
+namespace imgtool::formats {
+class Gate;
+}
+
 namespace imgtool::qcow2 {
 
 // One run of guest bytes with the same meaning; what the convert engine may
@@ -28,7 +32,8 @@ struct Run {
 
 class Qcow2Image final : public Image {
  public:
-  Qcow2Image(std::shared_ptr<const ByteSource> src, const OpenOptions& opts);
+  // The external data file, if any, is asked of `gate` (and read only if it admits it).
+  Qcow2Image(std::shared_ptr<const ByteSource> src, formats::Gate& gate);
 
   const ImageInfo& info() const override { return info_; }
   Extent map(uint64_t offset, uint64_t max_len) const override;
@@ -53,13 +58,12 @@ class Qcow2Image final : public Image {
   void read_compressed(uint64_t guest, uint64_t l2_entry, std::span<std::byte> out) const;
 
   std::shared_ptr<const ByteSource> src_;
-  std::shared_ptr<const ByteSource> data_src_;  // external data file (only when allowed and opened)
+  std::shared_ptr<const ByteSource> data_src_;  // external data file (only when the gate opened it)
   Header h_;
   std::vector<Snapshot> snapshots_;
   uint64_t snapshot_table_bytes_ = 0;
   std::vector<BitmapEntry> bitmaps_;
   ImageInfo info_;
-  bool allow_external_ = false;
 
   mutable std::once_flag l1_once_;
   mutable std::vector<uint64_t> l1_;  // written once under l1_once_, read-only after

@@ -14,6 +14,7 @@
 //           fact.
 //
 // L2 tables follow their data so that only one L2 table is in memory.
+#include "formats/driver.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 
 #include <algorithm>
@@ -362,9 +363,16 @@ class Qcow2Writer final : public TargetWriter {
 };
 
 }  // namespace
+}  // namespace imgtool::convert
 
-std::unique_ptr<TargetWriter> make_qcow2_writer(ByteSink& sink, const TargetOptions& opts) {
-  return std::make_unique<Qcow2Writer>(sink, parse_options(opts, sink.name()));
+namespace imgtool::formats {
+
+std::unique_ptr<convert::TargetWriter> make_qcow2_writer(ByteSink& sink, const convert::TargetOptions& opts) {
+  return std::make_unique<convert::Qcow2Writer>(sink, convert::qcow2w::parse_options(opts, sink.name()));
 }
 
-}  // namespace imgtool::convert
+// Compressed clusters' sizes are known only after compression, and the tables
+// that point at them come after them: the header is patched at the end.
+bool qcow2_needs_seekable_sink(const convert::TargetOptions& opts) { return opts.compress; }
+
+}  // namespace imgtool::formats

@@ -15,8 +15,6 @@
 
 namespace imgtool::convert {
 
-std::vector<std::string> qcow2_option_keys();
-
 namespace qcow2w {
 
 struct Options {

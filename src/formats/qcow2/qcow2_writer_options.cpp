@@ -1,14 +1,19 @@
 // -o options of the qcow2 target, with qemu-img's names, defaults and rules
 // (qemu block/qcow2.c qcow2_co_create_opts / qcow2_co_create).
+#include "formats/driver.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 
-namespace imgtool::convert {
+namespace imgtool::formats {
 
 std::vector<std::string> qcow2_option_keys() {
   return {"compat", "cluster_size", "refcount_bits", "lazy_refcounts", "compression_type", "preallocation"};
 }
+
+}  // namespace imgtool::formats
+
+namespace imgtool::convert {
 
 namespace qcow2w {
 namespace {
@@ -75,7 +80,7 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
         bad(target, "preallocation='" + v + "': expected off or metadata");
     } else {
       std::string list;
-      for (const auto& k : qcow2_option_keys()) list += (list.empty() ? "" : ", ") + k;
+      for (const auto& k : formats::qcow2_option_keys()) list += (list.empty() ? "" : ", ") + k;
       bad(target, "'" + key + "' is unknown (valid: " + list + ")");
     }
   }

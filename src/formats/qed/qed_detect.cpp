@@ -36,16 +36,17 @@ int qed_probe(const ProbeInput& in) noexcept {
   return has_magic(in.head, 0, std::string_view("QED\0", 4)) ? 100 : 0;
 }
 
-std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, Gate&) {
   std::vector<std::byte> h = src->read_vector(0, kHeaderSize);
   if (!has_magic(h, 0, std::string_view("QED\0", 4)))
     throw Error(ErrorKind::Format, src->name(), "not a QED image: expected 'QED\\0' at offset 0", 0);
-  ImageInfo info = detected_info(*src, "qed", "", io::load_le64(h, kImageSize));
+  ImageInfo info = detected_info(*src, Format::Qed, io::load_le64(h, kImageSize));
   info.cluster_size = io::load_le32(h, kClusterSize);  // qemu bdrv_qed_get_info
   const uint64_t features = io::load_le64(h, kFeatures);
   info.dirty = (features & kFeatNeedCheck) != 0;
   std::vector<Finding> findings;
-  findings.push_back({FindingKind::Unsafe, "qed images are refused by Glance (banned format)"});
+  // Glance bans qed outright (its inspector's "banned" check), whatever it holds.
+  findings.push_back({Severity::Unsafe, FindingKind::GlanceRule, "qed images are refused by Glance (banned format)"});
   if (features & kFeatBacking) {
     const uint32_t off = io::load_le32(h, kBackingOffset), len = io::load_le32(h, kBackingSize);
     if (len > kMaxBackingName)
@@ -54,14 +55,10 @@ std::unique_ptr<Image> qed_open(std::shared_ptr<const ByteSource> src, const Ope
                       std::to_string(kMaxBackingName),
                   kBackingSize);
     std::vector<std::byte> name = src->read_vector(off, len);  // refuses past EOF before allocating
-    std::string backing =
-        printable(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), kMaxBackingName);
+    std::string backing(reinterpret_cast<const char*>(name.data()), name.size());
     info.backing_filename = backing;
     info.full_backing_filename = full_backing_name(src->name(), backing);
-    info.referenced_files.push_back(backing);
-    findings.push_back({FindingKind::Unsafe, "QED image has a backing file '" + backing +
-                                                 "' (header offset " + io::hex(off) +
-                                                 "); imgtool never opens it"});
+    info.named_files.push_back({FileRole::BackingFile, backing});
   }
   return std::make_unique<DetectedImage>(std::move(src), std::move(info), std::move(findings));
 }

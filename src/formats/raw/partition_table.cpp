@@ -128,28 +128,28 @@ std::vector<Finding> partition_table_findings(const ByteSource& src) {
   for (unsigned i = 0; i < 4; ++i) {
     MbrEntry e = mbr_entry(s0, i);
     if (e.boot != 0x00 && e.boot != 0x80)
-      out.push_back({FindingKind::Unsafe, pre + "MBR entry " + std::to_string(i) + " has boot flag " +
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR entry " + std::to_string(i) + " has boot flag " +
                                               hex2(e.boot) + ", expected 0x00 or 0x80"});
     if (e.type != 0) used.push_back(i);
     if (e.type != kTypeProtective) continue;
     protective = true;
     if (e.chs_head != 0 || e.chs_sector != 2 || e.chs_cyl != 0)
-      out.push_back({FindingKind::Unsafe, pre + "GPT protective MBR entry " + std::to_string(i) +
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "GPT protective MBR entry " + std::to_string(i) +
                                               " starts at CHS bytes " + hex2(e.chs_head) + " " +
                                               hex2(e.chs_sector) + " " + hex2(e.chs_cyl) +
                                               ", expected 0x00 0x02 0x00"});
     if (e.start_lba != 1)
-      out.push_back({FindingKind::Unsafe, pre + "GPT protective MBR entry " + std::to_string(i) +
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "GPT protective MBR entry " + std::to_string(i) +
                                               " starts at LBA " + std::to_string(e.start_lba) +
                                               ", expected 1"});
   }
   if (protective && used != std::vector<unsigned>{0}) {
     std::string list;
     for (unsigned u : used) list += (list.empty() ? "" : ", ") + std::to_string(u);
-    out.push_back({FindingKind::Unsafe,
+    out.push_back({Severity::Unsafe, FindingKind::PartitionTable,
                    pre + "GPT protective MBR must be the only entry, in slot 0 (used: " + list + ")"});
   }
-  if (used.empty()) out.push_back({FindingKind::Unsafe, pre + "MBR has no partitions defined"});
+  if (used.empty()) out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR has no partitions defined"});
 
   // Partitions that end past the image: a truncated disk (not a Glance check).
   PartitionTable t = read_partition_table(src);
@@ -158,7 +158,7 @@ std::vector<Finding> partition_table_findings(const ByteSource& src) {
     uint64_t end, bytes;
     if (io::add_overflows(p.start_lba, p.sectors, &end) || io::mul_overflows(end, t.sector_size, &bytes) ||
         bytes > src.size())
-      out.push_back({FindingKind::Corruption,
+      out.push_back({Severity::Corruption, FindingKind::PastEof,
                      t.kind + " partition " + std::to_string(p.index) + " (start " +
                          std::to_string(p.start_lba) + ", " + std::to_string(p.sectors) + " sectors of " +
                          std::to_string(t.sector_size) + " B) ends past the end of the image (" +

@@ -6,6 +6,7 @@
 
 #include "formats/driver.hpp"
 #include "formats/raw/partition_table.hpp"
+#include "formats/raw/raw_layout.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
@@ -16,11 +17,8 @@ class RawImage final : public Image {
  public:
   explicit RawImage(std::shared_ptr<const ByteSource> src) : src_(std::move(src)) {
     info_.filename = src_->name();
-    info_.format = "raw";
-    info_.glance_disk_format = "raw";
-    // qemu-img reports raw sizes rounded up to a 512-byte sector (and
-    // convert -O raw writes that many bytes).
-    info_.virtual_size = io::align_up(src_->size(), 512);
+    info_.format = Format::Raw;
+    info_.virtual_size = raw::virtual_size(src_->size());
     info_.actual_size = src_->allocated_size();
     std::string pt = detect_partition_table(*src_);
     if (!pt.empty()) info_.extra.set("partition-table", InfoNode::string(pt));
@@ -49,11 +47,15 @@ class RawImage final : public Image {
     std::memset(out.data() + n, 0, out.size() - n);  // rounding tail past EOF
   }
 
+  // raw has no metadata that could be inconsistent or name another file; what
+  // can be wrong is Glance's view of its first sector (partition table rules)
+  // and partitions that end past the image.
   CheckReport check() const override {
     CheckReport r;
     r.filename = info_.filename;
-    r.format = "raw";
-    return r;  // raw has no metadata that could be inconsistent or refer elsewhere
+    r.format = Format::Raw;
+    r.findings = partition_table_findings(*src_);
+    return r;
   }
 
  private:
@@ -65,7 +67,7 @@ class RawImage final : public Image {
 
 int raw_probe(const ProbeInput&) noexcept { return 1; }
 
-std::unique_ptr<Image> raw_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> raw_open(std::shared_ptr<const ByteSource> src, Gate&) {
   return std::make_unique<RawImage>(std::move(src));
 }
 

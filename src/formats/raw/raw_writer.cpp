@@ -1,6 +1,8 @@
 // The raw target: guest bytes at their guest offsets; everything not written
 // is a hole (ByteSink::write_zeros seeks on files, so the output is sparse).
 // The size is the virtual size rounded up to 512 bytes, as qemu-img writes it.
+#include "formats/driver.hpp"
+#include "formats/raw/raw_layout.hpp"
 #include "formats/target_writer.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
@@ -14,7 +16,7 @@ class RawWriter final : public TargetWriter {
 
   // Any multiple of 512 works; the pipeline hands over runs of zero-detection units.
   uint64_t cluster_size() const override { return 512; }
-  void begin(const TargetPlan& plan) override { size_ = io::align_up(plan.virtual_size, 512); }
+  void begin(const TargetPlan& plan) override { size_ = raw::virtual_size(plan.virtual_size); }
 
   void write_prepared(uint64_t off, uint64_t, std::vector<std::byte> prepared) override {
     write_data(off, prepared);
@@ -39,6 +41,12 @@ class RawWriter final : public TargetWriter {
 };
 
 }  // namespace
+}  // namespace imgtool::convert
+
+namespace imgtool::formats {
+
+using convert::TargetOptions;
+using convert::TargetWriter;
 
 std::unique_ptr<TargetWriter> make_raw_writer(ByteSink& sink, const TargetOptions& opts) {
   if (!opts.options.empty())
@@ -46,7 +54,7 @@ std::unique_ptr<TargetWriter> make_raw_writer(ByteSink& sink, const TargetOption
                 "raw option '" + opts.options.begin()->first + "' is unknown (raw takes no -o options)");
   if (opts.compress)
     throw Error(ErrorKind::Usage, sink.name(), "raw output cannot be compressed (-c is for qcow2 and vmdk)");
-  return std::make_unique<RawWriter>(sink);
+  return std::make_unique<convert::RawWriter>(sink);
 }
 
-}  // namespace imgtool::convert
+}  // namespace imgtool::formats

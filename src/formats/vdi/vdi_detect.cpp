@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "formats/detect_util.hpp"
 #include "formats/detected_image.hpp"
 #include "formats/driver.hpp"
 #include "imgtool/error.hpp"
@@ -26,7 +27,7 @@ int vdi_probe(const ProbeInput& in) noexcept {
   return io::load_le32(in.head, kSignature) == kMagic ? 100 : 0;  // size checked: cannot throw
 }
 
-std::unique_ptr<Image> vdi_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> vdi_open(std::shared_ptr<const ByteSource> src, Gate&) {
   std::vector<std::byte> h = src->read_vector(0, kHeaderSize);
   const uint32_t magic = io::load_le32(h, kSignature);
   if (magic != kMagic)
@@ -37,7 +38,7 @@ std::unique_ptr<Image> vdi_open(std::shared_ptr<const ByteSource> src, const Ope
   // of wrapping).
   uint64_t vsize = io::load_le64(h, kDiskSize);
   if (vsize % 512 != 0 && vsize <= UINT64_MAX - 511) vsize = io::align_up(vsize, 512);
-  ImageInfo info = detected_info(*src, "vdi", "vdi", vsize);
+  ImageInfo info = detected_info(*src, Format::Vdi, vsize);
   info.cluster_size = io::load_le32(h, kBlockSize);  // qemu vdi_get_info
   const uint32_t version = io::load_le32(h, kVersion);
   info.extra.set("vdi-version",
@@ -45,10 +46,12 @@ std::unique_ptr<Image> vdi_open(std::shared_ptr<const ByteSource> src, const Ope
   std::vector<Finding> findings;
   const uint32_t type = io::load_le32(h, kImageType);
   const bool has_parent = !io::all_zero(io::Bytes(h).subspan(kParentUuid, 16));
+  // VDI names its parent by UUID only (VirtualBox finds it in its media
+  // registry); the reference is the UUID, or the image type when unset.
   if (type == kTypeDiff || has_parent)
-    findings.push_back({FindingKind::Unsafe, "differencing VDI (image type " + std::to_string(type) +
-                                                 ", parent UUID set: " + (has_parent ? "yes" : "no") +
-                                                 ") depends on a parent image; imgtool never opens it"});
+    info.named_files.push_back({FileRole::Parent, has_parent ? "{" + guid_to_string(h, kParentUuid) + "}"
+                                                             : "(differencing VDI, image type " +
+                                                                   std::to_string(type) + ")"});
   return std::make_unique<DetectedImage>(std::move(src), std::move(info), std::move(findings));
 }
 

@@ -4,7 +4,9 @@
 // Limits follow qemu block/vhdx.c and Glance's VHDXInspector: region and
 // metadata entry counts below 2048 (the 64 KiB tables hold at most 2047), and
 // only the 8-byte Virtual Disk Size item and the 8-byte File Parameters item
-// are ever read, whatever length the table claims.
+// are ever read, whatever length the table claims — and the parent locator
+// of a differencing disk, clamped to 64 KiB, to name the parent.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -91,13 +93,51 @@ uint64_t read_item_u64(const ByteSource& src, const Item& item, const char* what
   return io::load_le64(src.read_vector(item.file_offset, 8), 0);
 }
 
+// Parent locator (§2.6.2.6): a header {locator type GUID, u16 reserved, u16
+// key-value count}, then 12-byte entries {u32 key offset, u32 value offset,
+// u16 key length, u16 value length}; keys and values are UTF-16LE, offsets
+// relative to the item. The parent's name is the "relative_path" value, else
+// "absolute_win32_path" or "volume_path"; "(parent locator)" when none reads.
+std::string parent_path(const ByteSource& src, const std::optional<Item>& item) {
+  constexpr uint32_t kMaxLocator = 64 * 1024;  // Glance's VHDX item clamp
+  if (!item || item->length < 20) return "(parent locator)";
+  const uint32_t len = std::min(item->length, kMaxLocator);
+  uint64_t end;
+  if (io::add_overflows(item->file_offset, len, &end) || end > src.size()) return "(parent locator past EOF)";
+  const std::vector<std::byte> loc = src.read_vector(item->file_offset, len);
+  auto utf16 = [&](uint32_t off, uint16_t bytes) -> std::optional<std::string> {
+    if (off > loc.size() || bytes > loc.size() - off || bytes % 2) return std::nullopt;
+    std::string out;
+    for (uint32_t i = 0; i < bytes; i += 2) {
+      const uint16_t c = io::load_le16(loc, off + i);
+      out += c < 0x80 ? static_cast<char>(c) : '?';  // escape_name() makes it printable later
+    }
+    return out;
+  };
+  const uint16_t count = io::load_le16(loc, 18);
+  std::string best;
+  int best_rank = 99;
+  for (uint32_t i = 0; i < count && 20 + uint64_t(i + 1) * 12 <= loc.size(); ++i) {
+    const size_t e = 20 + size_t(i) * 12;
+    auto key = utf16(io::load_le32(loc, e), io::load_le16(loc, e + 8));
+    auto value = utf16(io::load_le32(loc, e + 4), io::load_le16(loc, e + 10));
+    if (!key || !value) continue;
+    const int rank = *key == "relative_path" ? 0 : *key == "absolute_win32_path" ? 1 : *key == "volume_path" ? 2 : 99;
+    if (rank < best_rank) {
+      best_rank = rank;
+      best = *value;
+    }
+  }
+  return best_rank < 99 ? best : "(parent locator)";
+}
+
 }  // namespace
 
 int vhdx_probe(const ProbeInput& in) noexcept {
   return has_magic(in.head, 0, "vhdxfile") ? 100 : 0;
 }
 
-std::unique_ptr<Image> vhdx_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> vhdx_open(std::shared_ptr<const ByteSource> src, Gate&) {
   if (src->size() < 8 || !has_magic(src->read_vector(0, 8), 0, "vhdxfile"))
     throw Error(ErrorKind::Format, src->name(), "not a VHDX image: expected 'vhdxfile' at offset 0", 0);
 
@@ -109,7 +149,7 @@ std::unique_ptr<Image> vhdx_open(std::shared_ptr<const ByteSource> src, const Op
     // §2.2.3: the two copies are identical; use the second when the first is damaged.
     meta_off = find_metadata_region(*src, kRegionTable2);
     findings.push_back(
-        {FindingKind::Corruption, "VHDX region table 1 unusable (" + e.message() + "), region table 2 used"});
+        {Severity::Corruption, FindingKind::Metadata, "VHDX region table 1 unusable (" + e.message() + "), region table 2 used"});
   }
   MetadataTable meta(*src, meta_off);
 
@@ -118,18 +158,16 @@ std::unique_ptr<Image> vhdx_open(std::shared_ptr<const ByteSource> src, const Op
     throw Error(ErrorKind::Format, src->name(), "VHDX metadata has no Virtual Disk Size item", meta_off);
   const uint64_t vsize = read_item_u64(*src, *vds, "Virtual Disk Size");
 
-  ImageInfo info = detected_info(*src, "vhdx", "vhdx", vsize);
-  bool has_parent = meta.find(kParentLocator).has_value();
+  ImageInfo info = detected_info(*src, Format::Vhdx, vsize);
+  const std::optional<Item> locator = meta.find(kParentLocator);
+  bool has_parent = locator.has_value();
   if (std::optional<Item> fp = meta.find(kFileParameters)) {
     // §2.6.2.1: u32 BlockSize, then u32 flags (bit 0 LeaveBlocksAllocated, bit 1 HasParent).
     const uint64_t v = read_item_u64(*src, *fp, "File Parameters");
     info.cluster_size = v & 0xffffffffu;  // qemu vhdx_get_info: the block size
     has_parent = has_parent || ((v >> 32) & kHasParent) != 0;
   }
-  if (has_parent)
-    findings.push_back({FindingKind::Unsafe,
-                        "differencing VHDX (HasParent flag / parent locator) refers to a parent image; "
-                        "imgtool never opens it"});
+  if (has_parent) info.named_files.push_back({FileRole::Parent, parent_path(*src, locator)});
   return std::make_unique<DetectedImage>(std::move(src), std::move(info), std::move(findings));
 }
 

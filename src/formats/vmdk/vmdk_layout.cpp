@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "formats/vmdk/vmdk_extent_file.hpp"
+#include "formats/gate.hpp"
 #include "io/bytes.hpp"
 
 namespace imgtool::vmdk {
@@ -48,20 +48,21 @@ void read_qemu_ids(Layout& L, uint64_t qemu_off) {
                 qemu_off);
 }
 
-void open_file_extent(Layout& L, ImageExtent& x, const OpenOptions& opts) {
-  if (!opts.allow_external_files) {
+// The extent path as qemu 7.2 prints it: absolute names as-is, others
+// appended to the descriptor's directory prefix (bdrv_dirname). Display only.
+std::string qemu_extent_path(const std::string& descriptor_path, const std::string& name) {
+  if (!name.empty() && name.front() == '/') return name;
+  const size_t slash = descriptor_path.rfind('/');
+  return (slash == std::string::npos ? std::string() : descriptor_path.substr(0, slash + 1)) + name;
+}
+
+void open_file_extent(Layout& L, ImageExtent& x, formats::Gate& gate) {
+  std::shared_ptr<const ByteSource> f = gate.open({FileRole::Extent, x.name});
+  if (!f) {
     x.refusal_kind = ErrorKind::Unsafe;
-    x.refusal = "vmdk extent '" + x.name +
-                "' is a separate file; reading it needs allow_external_files "
-                "(--allow-external-files) and a plain file name beside the descriptor";
+    x.refusal = "vmdk extent '" + escape_name(x.name) + "' " + gate.decide({FileRole::Extent, x.name}).reason;
     return;
   }
-  if (!is_plain_name(x.name)) {
-    x.refusal_kind = ErrorKind::Unsafe;
-    x.refusal = "vmdk extent '" + x.name + "' " + unsafe_reason(x.name) + "; imgtool never opens it";
-    return;
-  }
-  auto f = open_extent_file(L.src->name(), x.name);
   if (x.flat) {
     x.file = std::move(f);
     return;
@@ -79,13 +80,13 @@ void open_file_extent(Layout& L, ImageExtent& x, const OpenOptions& opts) {
   } else if (is_cowd_magic(magic) || x.type == "SESPARSE") {
     x.refusal_kind = ErrorKind::Unsupported;
     x.refusal =
-        "vmdk extent '" + x.name + "' (" + x.type + ", VMDK3/seSparse layout) is not supported for reading";
+        "vmdk extent '" + escape_name(x.name) + "' (" + x.type + ", VMDK3/seSparse layout) is not supported for reading";
   } else {
     throw Error(ErrorKind::Format, f->name(), "vmdk " + x.type + " extent has no KDMV/COWD magic");
   }
 }
 
-void open_descriptor(Layout& L, std::string text, const OpenOptions& opts) {
+void open_descriptor(Layout& L, std::string text, formats::Gate& gate) {
   std::string_view c = c_string_view(text);
   L.descriptor_text.assign(c);
   L.descriptor = parse_descriptor(L.descriptor_text);
@@ -130,7 +131,7 @@ void open_descriptor(Layout& L, std::string text, const OpenOptions& opts) {
     } else {
       x.cluster_bytes = 128 * kSector;  // the universal default; exact once the extent is opened
     }
-    open_file_extent(L, x, opts);
+    open_file_extent(L, x, gate);
     x.start = guest;
     if (io::add_overflows(guest, x.length, &guest) || guest > (uint64_t{1} << 63))
       throw Error(ErrorKind::Format, "",
@@ -142,7 +143,7 @@ void open_descriptor(Layout& L, std::string text, const OpenOptions& opts) {
 
 }  // namespace
 
-Layout open_layout(std::shared_ptr<const ByteSource> src, const OpenOptions& opts) {
+Layout open_layout(std::shared_ptr<const ByteSource> src, formats::Gate& gate) {
   Layout L;
   L.src = std::move(src);
   const uint64_t size = L.src->size();
@@ -152,7 +153,7 @@ Layout open_layout(std::shared_ptr<const ByteSource> src, const OpenOptions& opt
   L.src->read_exact(0, head);
   if (!is_kdmv_magic(head)) {
     L.descriptor_bytes_declared = size;
-    open_descriptor(L, read_text(*L.src, 0, std::min(size, kMaxDescriptorBytes)), opts);
+    open_descriptor(L, read_text(*L.src, 0, std::min(size, kMaxDescriptorBytes)), gate);
     return L;
   }
   if (size < kSector)
@@ -169,7 +170,7 @@ Layout open_layout(std::shared_ptr<const ByteSource> src, const OpenOptions& opt
     L.descriptor_bytes_declared = size - L.descriptor_offset;
     open_descriptor(
         L, read_text(*L.src, L.descriptor_offset, std::min(size - L.descriptor_offset, kMaxDescriptorBytes)),
-        opts);
+        gate);
     return L;
   }
   auto sp = std::make_shared<const SparseExtent>(L.src);

@@ -14,6 +14,10 @@
 #include "imgtool/error.hpp"
 #include "imgtool/image.hpp"
 
+namespace imgtool::formats {
+class Gate;
+}
+
 namespace imgtool::vmdk {
 
 struct ImageExtent {
@@ -51,8 +55,9 @@ struct Layout {
 };
 
 // Opens the layout of `src` (KDMV hosted sparse or text descriptor). Extent
-// files are opened only with opts.allow_external_files and plain names.
-Layout open_layout(std::shared_ptr<const ByteSource> src, const OpenOptions& opts);
+// files are asked of `gate`; one it denies is kept with its refusal (reads
+// of it throw), so info and check still see the whole descriptor.
+Layout open_layout(std::shared_ptr<const ByteSource> src, formats::Gate& gate);
 
 // check(): findings and statistics (vmdk_check.cpp).
 CheckReport check_layout(const Layout& layout);

@@ -2,14 +2,19 @@
 // (qemu block/vmdk.c vmdk_co_create_opts / vmdk_co_do_create).
 #include <algorithm>
 
+#include "formats/driver.hpp"
 #include "formats/vmdk/vmdk_writer.hpp"
 #include "imgtool/error.hpp"
 
-namespace imgtool::convert {
+namespace imgtool::formats {
 
 std::vector<std::string> vmdk_option_keys() {
   return {"subformat", "adapter_type", "hwversion", "compat6", "toolsversion", "zeroed_grain"};
 }
+
+}  // namespace imgtool::formats
+
+namespace imgtool::convert {
 
 namespace vmdk {
 namespace {
@@ -48,7 +53,7 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
   Options o;
   bool compat6 = false;
   bool hwversion_set = false;
-  const auto keys = vmdk_option_keys();
+  const auto keys = formats::vmdk_option_keys();
   for (const auto& [key, value] : opts.options) {
     if (std::find(keys.begin(), keys.end(), key) == keys.end())
       throw Error(ErrorKind::Usage, target, "unknown option '" + key + "' for vmdk; valid: " + join(keys));

@@ -2,11 +2,12 @@
 // map()/read() across extents. Layout parsing lives in vmdk_layout.cpp, the
 // sparse extent in vmdk_sparse_extent.cpp, check() in vmdk_check.cpp.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "formats/detected_image.hpp"
 #include "formats/driver.hpp"
-#include "formats/vmdk/vmdk_extent_file.hpp"
+#include "formats/gate.hpp"
 #include "formats/vmdk/vmdk_layout.hpp"
 #include "io/bytes.hpp"
 
@@ -31,11 +32,10 @@ std::string dir_prefix(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
 }
 
-ImageInfo build_info(const Layout& L) {
+ImageInfo build_info(const Layout& L, const Gate& gate) {
   ImageInfo i;
   i.filename = L.src->name();
-  i.format = "vmdk";
-  i.glance_disk_format = "vmdk";
+  i.format = Format::Vmdk;
   i.virtual_size = L.virtual_size;
   // qemu vmdk_co_get_allocated_file_size: the main file plus every extent
   // file. Extents are stat'ed (never opened) only under plain names.
@@ -46,11 +46,19 @@ ImageInfo build_info(const Layout& L) {
       actual += x.file->allocated_size();
     else if (x.sparse)
       actual += x.sparse->source().allocated_size();
-    else if (auto a = vmdk::plain_file_allocated_size(L.src->name(), x.name))
+    else if (auto a = gate.allocated_size(x.name))
       actual += *a;
-    i.referenced_files.push_back(x.path);
+    i.named_files.push_back({FileRole::Extent, x.name});
   }
   i.actual_size = actual;
+  // Extent lines qemu ignores (RDONLY, NOACCESS, other types) still name
+  // files other readers may open: they are named files too.
+  if (!L.hosted)
+    for (const auto& e : L.descriptor.extents) {
+      const FileRef ref{FileRole::Extent, e.filename};
+      if (!e.filename.empty() && std::find(i.named_files.begin(), i.named_files.end(), ref) == i.named_files.end())
+        i.named_files.push_back(ref);
+    }
   i.cluster_size = qemu_cluster_size(L.extents);
   if (L.parent_hint) {
     i.backing_filename = *L.parent_hint;
@@ -58,7 +66,13 @@ ImageInfo build_info(const Layout& L) {
                                   ? *L.parent_hint
                                   : dir_prefix(L.src->name()) + *L.parent_hint;
     i.backing_filename_format = "vmdk";  // vmdk_parent_open
-    i.referenced_files.push_back(*i.full_backing_filename);
+    i.named_files.push_back({FileRole::Parent, *L.parent_hint});
+  } else if (L.parent_cid != 0xffffffffu) {
+    // A delta disk whose parent is known by content id only: its guest data
+    // is incomplete without a parent nobody can find.
+    char cid[16];
+    std::snprintf(cid, sizeof cid, "%08x", L.parent_cid);
+    i.named_files.push_back({FileRole::Parent, std::string("(parentCID ") + cid + ")"});
   }
   // ImageInfoSpecificVmdk in QAPI order: create-type, cid, parent-cid, extents.
   i.format_specific_type = "vmdk";
@@ -85,7 +99,7 @@ ImageInfo build_info(const Layout& L) {
 
 class VmdkImage final : public Image {
  public:
-  explicit VmdkImage(Layout layout) : L_(std::move(layout)), info_(build_info(L_)) {}
+  VmdkImage(Layout layout, const Gate& gate) : L_(std::move(layout)), info_(build_info(L_, gate)) {}
 
   const ImageInfo& info() const override { return info_; }
 
@@ -134,7 +148,7 @@ class VmdkImage final : public Image {
   CheckReport check() const override {
     CheckReport r = vmdk::check_layout(L_);
     r.filename = info_.filename;
-    r.format = "vmdk";
+    r.format = Format::Vmdk;
     return r;
   }
 
@@ -187,17 +201,20 @@ int vmdk_probe(const ProbeInput& in) noexcept {
   return 0;
 }
 
-std::unique_ptr<Image> vmdk_open(std::shared_ptr<const ByteSource> src, const OpenOptions& opts) {
-  if (src->size() >= 24) {
-    std::vector<std::byte> h = src->read_vector(0, 24);
-    if (vmdk::is_cowd_magic(h)) {
-      // VMDK3 / vmfsSparse ("COWD"): detected, not read (disk_sectors le32 at 12).
-      uint64_t vsize = uint64_t{io::load_le32(h, 12)} * vmdk::kSector;
-      return std::make_unique<DetectedImage>(src, detected_info(*src, "vmdk", "vmdk", vsize));
-    }
+std::unique_ptr<Image> vmdk_open(std::shared_ptr<const ByteSource> src, Gate& gate) {
+  if (src->size() >= 4 && vmdk::is_cowd_magic(src->read_vector(0, 4))) {
+    // VMDK3 / vmfsSparse ("COWD"): detected, never read (disk_sectors le32 at
+    // 12). Whatever follows the magic (a crafted KDMV-like header included),
+    // imgtool cannot check it, and Glance's inspector would call it raw.
+    uint64_t vsize = src->size() >= 16 ? uint64_t{io::load_le32(src->read_vector(12, 4), 0)} * vmdk::kSector : 0;
+    std::vector<Finding> f{{Severity::Unreadable, FindingKind::UnsupportedFeature,
+                            "VMDK3 (COWD) sparse layout: imgtool cannot read or check it, and Glance does not "
+                            "recognise it as vmdk"}};
+    return std::make_unique<DetectedImage>(src, detected_info(*src, Format::Vmdk, vsize), std::move(f));
   }
   try {
-    return std::make_unique<VmdkImage>(vmdk::open_layout(src, opts));
+    vmdk::Layout layout = vmdk::open_layout(src, gate);
+    return std::make_unique<VmdkImage>(std::move(layout), gate);
   } catch (const Error& e) {
     throw e.with_path(src->name());
   }

@@ -20,10 +20,6 @@
 
 namespace imgtool::convert {
 
-// The -o keys the vmdk target accepts (names as in qemu-img), for
-// valid_option_keys("vmdk") and "unknown option" messages.
-std::vector<std::string> vmdk_option_keys();
-
 namespace vmdk {
 
 constexpr uint64_t kSector = 512;

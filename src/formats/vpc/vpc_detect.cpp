@@ -64,13 +64,14 @@ uint64_t qemu_virtual_size(io::Bytes f) {
   return sectors * 512;  // sectors < 2^55: no overflow
 }
 
-// UTF-16BE parent name → printable ASCII for messages ('?' for anything else).
+// UTF-16BE parent name → ASCII ('?' for anything else; escape_name() makes it
+// printable where it is shown).
 std::string parent_name(io::Bytes dyn) {
   std::string s;
   for (size_t i = 0; i + 1 < kParentNameBytes; i += 2) {
     uint16_t c = io::load_be16(dyn, kParentName + i);
     if (c == 0) break;
-    s += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    s += c < 0x80 ? static_cast<char>(c) : '?';
   }
   return s;
 }
@@ -81,7 +82,7 @@ int vpc_probe(const ProbeInput& in) noexcept {
   return probe_impl(in);
 }
 
-std::unique_ptr<Image> vpc_open(std::shared_ptr<const ByteSource> src, const OpenOptions&) {
+std::unique_ptr<Image> vpc_open(std::shared_ptr<const ByteSource> src, Gate&) {
   const uint64_t fsize = src->size();
   std::vector<std::byte> footer;
   uint64_t footer_off = 0;
@@ -100,13 +101,13 @@ std::unique_ptr<Image> vpc_open(std::shared_ptr<const ByteSource> src, const Ope
   std::vector<Finding> findings;
   const uint32_t stored = io::load_be32(footer, kChecksum), computed = footer_checksum(footer);
   if (stored != computed)
-    findings.push_back({FindingKind::Corruption, "VHD footer at offset " + io::hex(footer_off) +
+    findings.push_back({Severity::Corruption, FindingKind::Metadata, "VHD footer at offset " + io::hex(footer_off) +
                                                      ": checksum " + io::hex(stored) + ", computed " +
                                                      io::hex(computed)});
 
   const uint32_t type = io::load_be32(footer, kDiskType);
   const uint64_t vsize = qemu_virtual_size(footer);
-  ImageInfo info = detected_info(*src, "vpc", "vhd", vsize);
+  ImageInfo info = detected_info(*src, Format::Vpc, vsize);
   std::string type_name = type == kTypeFixed          ? "fixed"
                           : type == kTypeDynamic      ? "dynamic"
                           : type == kTypeDifferencing ? "differencing"
@@ -130,15 +131,12 @@ std::unique_ptr<Image> vpc_open(std::shared_ptr<const ByteSource> src, const Ope
     info.cluster_size = block_size;  // qemu vpc_get_info reports the block size of dynamic disks
     uint64_t covered = uint64_t(io::load_be32(dyn, kMaxTableEntries)) * block_size;
     if (covered < vsize)
-      findings.push_back({FindingKind::Corruption, "VHD block table covers " + std::to_string(covered) +
+      findings.push_back({Severity::Corruption, FindingKind::Metadata, "VHD block table covers " + std::to_string(covered) +
                                                        " bytes, less than the virtual size " +
                                                        std::to_string(vsize)});
     if (type == kTypeDifferencing) {
       std::string parent = parent_name(dyn);
-      info.referenced_files.push_back(parent);
-      findings.push_back(
-          {FindingKind::Unsafe, "differencing VHD refers to a parent image '" + parent +
-                                    "' (parent locators in the dynamic header); imgtool never opens it"});
+      info.named_files.push_back({FileRole::Parent, parent});
     }
   }
   return std::make_unique<DetectedImage>(std::move(src), std::move(info), std::move(findings));

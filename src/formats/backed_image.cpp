@@ -1,18 +1,18 @@
 // BackedImage: the top image's Data/Zero extents win; Unallocated ranges come
 // from the backing image (which may itself be a BackedImage: chains nest).
-#include "convert/backed_image.hpp"
+#include "formats/backed_image.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #include "imgtool/error.hpp"
 
-namespace imgtool::convert {
+namespace imgtool::formats {
 namespace {
 
 class BackedImage final : public Image {
  public:
-  BackedImage(std::unique_ptr<Image> top, std::unique_ptr<Image> backing)
+  BackedImage(std::shared_ptr<const Image> top, std::shared_ptr<const Image> backing)
       : top_(std::move(top)), backing_(std::move(backing)), info_(top_->info()) {
     // The flattened image stands alone.
     info_.backing_filename.reset();
@@ -52,24 +52,20 @@ class BackedImage final : public Image {
     }
   }
 
-  CheckReport check() const override {
-    CheckReport r = top_->check();
-    CheckReport b = backing_->check();
-    for (auto& f : b.findings) r.findings.push_back({f.kind, b.filename + ": " + f.message});
-    return r;
-  }
+  CheckReport check() const override { return top_->check(); }
 
  private:
-  std::unique_ptr<Image> top_;
-  std::unique_ptr<Image> backing_;
+  std::shared_ptr<const Image> top_;
+  std::shared_ptr<const Image> backing_;
   ImageInfo info_;
   uint64_t bsize_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Image> make_backed_image(std::unique_ptr<Image> top, std::unique_ptr<Image> backing) {
-  return std::make_unique<BackedImage>(std::move(top), std::move(backing));
+std::shared_ptr<const Image> make_backed_image(std::shared_ptr<const Image> top,
+                                               std::shared_ptr<const Image> backing) {
+  return std::make_shared<BackedImage>(std::move(top), std::move(backing));
 }
 
-}  // namespace imgtool::convert
+}  // namespace imgtool::formats
