@@ -36,7 +36,7 @@ const formats::FormatDescriptor& target(Format f) {
   const formats::FormatDescriptor& d = formats::descriptor(f);
   if (!d.make_writer)
     throw Error(ErrorKind::Usage, "",
-                "imgtool does not write " + std::string(d.name) + " images (output formats: " +
+                "imgtool does not write " + std::string(d.name) + " images (valid: " +
                     format_list(writable_formats()) + ")");
   return d;
 }

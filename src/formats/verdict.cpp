@@ -45,7 +45,8 @@ std::string role_words(FileRole r) {
 }
 
 Finding named(const FileRef& ref, Severity s, const std::string& what, Override o = Override::None) {
-  return {s, FindingKind::NamedFile, role_words(ref.role) + " '" + escape_name(ref.name) + "' " + what, ref, o};
+  const std::string name = ref.name.empty() ? "(unnamed)" : "'" + escape_name(ref.name) + "'";
+  return {s, FindingKind::NamedFile, role_words(ref.role) + " " + name + " " + what, ref, o};
 }
 
 Verdict verdict_of(const std::vector<Finding>& fs) {

@@ -37,7 +37,7 @@ std::string vetted_format(const std::string& path, const InspectOptions& opts) {
   }
   a.purpose = Purpose::HandOver;
   const Assessment v = assess(path, a);
-  v.throw_if_refused("inspect the guest");
+  v.throw_if_refused("inspect the guest (refused before guest inspection)");
   const Format fmt = v.image->info().format;
   if (fmt == Format::Raw || fmt == Format::Qcow2 || fmt == Format::Vmdk) return std::string(format_name(fmt));
   if (fmt == Format::Iso) return "raw";  // qemu reads an ISO as raw

@@ -112,7 +112,11 @@ TEST_F(CheckCli, BackingFileIsUnsafeExit4WithoutOpeningIt) {
   auto g = nlohmann::json::parse(check("o.qcow2", "--output=json").out);
   EXPECT_EQ(g["verdict"], "unsafe");
   ASSERT_EQ(g["unsafe"].size(), 1u);
-  EXPECT_EQ(g["findings"][0]["kind"], "unsafe");
+  EXPECT_EQ(g["findings"][0]["severity"], "unsafe");
+  EXPECT_EQ(g["findings"][0]["kind"], "named-file");
+  EXPECT_EQ(g["findings"][0]["file"]["role"], "backing-file");
+  EXPECT_EQ(g["findings"][0]["file"]["name"], "base.qcow2");
+  EXPECT_EQ(g["findings"][0]["override"], "--allow-backing");
 }
 
 TEST_F(CheckCli, UnsafeWinsOverCorrupt) {

@@ -195,7 +195,7 @@ TEST(ConvertEngine, OptionErrorsNameTheValidChoices) {
             std::string::npos);
   EXPECT_NE(msg(opts("qcow2", {{"compat", "0.10"}, {"lazy_refcounts", "on"}})).find("compat=1.1"),
             std::string::npos);
-  EXPECT_NE(msg(opts("vhd")).find("valid: raw, qcow2, vmdk"), std::string::npos);
+  EXPECT_NE(msg(opts("vpc")).find("valid: raw, qcow2, vmdk"), std::string::npos);
   EXPECT_NE(msg(opts("raw", {{"size", "1"}})).find("takes none"), std::string::npos);
   ConvertOptions s = opts("raw");
   s.zero_granularity = 1000;

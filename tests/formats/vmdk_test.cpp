@@ -174,7 +174,7 @@ TEST_P(VmdkDescriptorFiles, InfoWithoutOpeningReadWithPermission) {
   AssessOptions handover;
   handover.purpose = Purpose::HandOver;
   CheckReport r = assess(img, handover).report;
-  EXPECT_TRUE(has_finding(r, Severity::Unsafe, "d-", "would be followed")) << findings_text(r);
+  EXPECT_TRUE(has_finding(r, Severity::Unsafe, "d-", "would be opened")) << findings_text(r);
   EXPECT_TRUE(has_finding(r, Severity::Unsafe, "createType")) << findings_text(r);
   EXPECT_EQ(r.count(Severity::Corruption), 0u) << findings_text(r);
 

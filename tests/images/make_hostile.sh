@@ -40,7 +40,9 @@ read_be64() { od -An -tu1 -j "$2" -N 8 "$1" | awk '{v=0; for(i=1;i<=NF;i++) v=v*
 
 # --- files that are not images ------------------------------------------------
 : >zero-length.img
-expect zero-length.img 0 0 -
+# An empty file is not a disk image: info shows it as qemu does (raw, 0 B),
+# the verdict refuses it.
+expect zero-length.img 0 1 empty
 mkdir directory.img
 expect directory.img 1 1 directory
 expect missing.img 1 1 "no such file"
