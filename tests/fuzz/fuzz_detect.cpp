@@ -19,12 +19,9 @@
 
 namespace {
 
-constexpr std::string_view kDetectionOnly[] = {"vpc", "vhdx", "vdi", "qed", "luks", "iso"};
-
-bool detection_only(std::string_view name) {
-  for (std::string_view n : kDetectionOnly)
-    if (n == name) return true;
-  return false;
+// qcow2, vmdk and raw have their own harnesses; the verdict has fuzz_assess.
+bool detection_only(imgtool::Format f) {
+  return f != imgtool::Format::Qcow2 && f != imgtool::Format::Vmdk && f != imgtool::Format::Raw;
 }
 
 }  // namespace
@@ -35,8 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size) std::memcpy(bytes.data(), data, size);
   std::shared_ptr<const imgtool::ByteSource> src = imgtool::memory_source(std::move(bytes), "fuzz.img");
   std::vector<imgtool::ProbeResult> all;
+  imgtool::formats::ProbeWindow window;
   try {
-    all = imgtool::probe_all(*src);
+    window = imgtool::formats::read_probe_window(*src);
+    all = imgtool::formats::probe_window(window);
   } catch (const imgtool::Error&) {
     return 0;
   }
@@ -54,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     (void)imgtool::formats::read_partition_table(*src);
     (void)imgtool::formats::partition_table_findings(*src);
-    (void)imgtool::formats::ambiguity_findings(*src);
+    (void)imgtool::formats::ambiguity_findings(window, all);
   } catch (const imgtool::Error&) {
   }
   return 0;

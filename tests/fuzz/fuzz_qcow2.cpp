@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::byte> head(static_cast<size_t>(std::min<uint64_t>(src->size(), 64 << 10)));
     src->read_exact(0, head);
     (void)imgtool::formats::qcow2_probe({head, {}, src->size()});
-    auto img = imgtool::formats::qcow2_open(src, imgtool::OpenOptions{});
+    auto img = imgtool::open_image(src, imgtool::OpenOptions{imgtool::Format::Qcow2});
     const imgtool::ImageInfo& info = img->info();
     (void)img->check();
     const uint64_t limit = std::min<uint64_t>(info.virtual_size, uint64_t(4) << 20);

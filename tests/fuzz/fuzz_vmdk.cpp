@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     imgtool::formats::ProbeWindow w = imgtool::formats::read_probe_window(*src);
     (void)imgtool::formats::vmdk_probe(w.input());
-    auto img = imgtool::formats::vmdk_open(src, imgtool::OpenOptions{});
+    auto img = imgtool::open_image(src, imgtool::OpenOptions{imgtool::Format::Vmdk});
     const imgtool::ImageInfo& info = img->info();
     (void)img->check();
     if (!img->readable()) return 0;

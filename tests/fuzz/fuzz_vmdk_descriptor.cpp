@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size) std::memcpy(bytes.data(), data, size);
   std::shared_ptr<const imgtool::ByteSource> src = imgtool::memory_source(std::move(bytes), "fuzz-desc.vmdk");
   try {
-    auto img = imgtool::formats::vmdk_open(src, imgtool::OpenOptions{});
+    auto img = imgtool::open_image(src, imgtool::OpenOptions{imgtool::Format::Vmdk});
     (void)img->info();
     (void)img->check();
   } catch (const imgtool::Error&) {
