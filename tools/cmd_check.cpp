@@ -38,8 +38,8 @@ Subcommand setup_check(CLI::App& app) {
             const Assessment a = assess(o->file, opts);
             const std::string name = escape_name(a.report.filename);
             for (const auto& f : a.report.findings)
-              std::cerr << "imgtool: " << name << ": "
-                        << (f.severity == Severity::Note ? "note: " : "") << f.message << "\n";
+              std::cerr << "imgtool: " << name << ": " << (f.severity == Severity::Note ? "note: " : "")
+                        << terminal_safe(f.message) << "\n";
             std::cerr.flush();
             std::cout << (o->output == "json" ? render_check_json(a) : render_check_human(a));
             std::cout.flush();

@@ -11,28 +11,6 @@
 #include "imgtool/error.hpp"
 #include "imgtool_config.hpp"
 
-namespace {
-
-// Messages escape names taken from images where they embed them; this is the
-// backstop that keeps every error one line and free of terminal controls.
-std::string one_line(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
-      out += c;
-    } else {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace imgtool::cli;
   CLI::App app{"imgtool " IMGTOOL_VERSION " - disk images for OpenStack Glance: info, check, convert, checksum, publish"};
@@ -59,13 +37,13 @@ int main(int argc, char** argv) {
     return kUsage;
   } catch (const imgtool::Error& e) {
     std::cout.flush();
-    std::cerr << "imgtool: " << one_line(e.what()) << "\n";
+    std::cerr << "imgtool: " << imgtool::terminal_safe(e.what()) << "\n";
     return exit_code_for(e.kind());
   } catch (const std::bad_alloc&) {
     std::cerr << "imgtool: out of memory\n";
     return kError;
   } catch (const std::exception& e) {
-    std::cerr << "imgtool: internal error: " << one_line(e.what()) << "\n";
+    std::cerr << "imgtool: internal error: " << imgtool::terminal_safe(e.what()) << "\n";
     return kError;
   }
 }

@@ -52,6 +52,12 @@ class Error : public std::runtime_error {
 // ("..." marks a cut).
 std::string escape_name(std::string_view raw, size_t max = 512);
 
+// The backstop for a whole line about to be printed (messages, check
+// output): control bytes (C0, DEL) and UTF-8 C1 controls become \xNN, the
+// rest (backslashes included, so escape_name()'s output is kept as it is)
+// stays. One line, no terminal control, whatever a message embedded.
+std::string terminal_safe(std::string_view line);
+
 // "path: offset 0x30000: message" (parts that are unknown are left out).
 std::string format_error_line(const std::string& path, std::optional<uint64_t> offset,
                               const std::string& message);

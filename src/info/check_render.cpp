@@ -47,7 +47,7 @@ std::string render_check_human(const Assessment& a) {
   const std::string name = escape_name(r.filename);
   for (Severity s : {Severity::Unsafe, Severity::Unreadable, Severity::Note})
     for (const auto& f : r.findings)
-      if (f.severity == s) out += name + ": " + std::string(to_string(s)) + ": " + f.message + "\n";
+      if (f.severity == s) out += name + ": " + std::string(to_string(s)) + ": " + terminal_safe(f.message) + "\n";
   return out;
 }
 
