@@ -267,7 +267,7 @@ TEST_F(DetectTest, Luks) {
 }
 
 TEST_F(DetectTest, IsoAndUdf) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed (scripts/deps.sh test)";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   write_file(f("tree/a.txt"), "hello\n");
   std::string iso = f("i.iso"), udf = f("u.iso");
@@ -288,7 +288,7 @@ TEST_F(DetectTest, IsoAndUdf) {
 }
 
 TEST_F(DetectTest, IsoWithAnotherHeaderInTheSystemAreaIsAmbiguous) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   std::string iso = f("i.iso");
   run_ok("genisoimage -quiet -o " + sh_quote(iso) + " " + sh_quote(f("tree")));
@@ -306,7 +306,7 @@ TEST_F(DetectTest, IsoWithAnotherHeaderInTheSystemAreaIsAmbiguous) {
 }
 
 TEST_F(DetectTest, IsoWithQcow2HeaderIsAmbiguous) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   std::string iso = f("i.iso");
   run_ok("genisoimage -quiet -o " + sh_quote(iso) + " " + sh_quote(f("tree")));

@@ -56,6 +56,11 @@ bool have_tool(const std::string& tool) {
   return std::system(("command -v " + sh_quote(tool) + " >/dev/null 2>&1").c_str()) == 0;
 }
 
+::testing::AssertionResult require_tool(const std::string& tool) {
+  if (have_tool(tool)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << tool << " is not installed: run scripts/deps.sh test";
+}
+
 TempDir::TempDir() {
   static std::mt19937_64 rng{std::random_device{}()};
   fs::path base = fs::path(IMGTOOL_BUILD_DIR) / "test-tmp";

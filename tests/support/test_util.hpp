@@ -1,6 +1,8 @@
 #pragma once
 // Shared helpers for the GoogleTest suite: run a command and capture its
 // output, temporary directories, poke bytes into images, qemu-img wrappers.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,6 +27,10 @@ std::string sh_quote(const std::string& s);
 std::string imgtool_bin();
 // True if `tool` is on PATH.
 bool have_tool(const std::string& tool);
+// Success if `tool` is on PATH; otherwise a failure saying what to install.
+// Tests use IMGTOOL_REQUIRE_TOOL, never a skip: ctest counts a skipped test
+// as passed, so a CI machine that lacks a tool would pass without testing.
+::testing::AssertionResult require_tool(const std::string& tool);
 
 // A temporary directory under the build dir, removed at destruction.
 class TempDir {
@@ -55,3 +61,11 @@ void qemu_img(const std::string& args);
 void qemu_io(const std::string& image, const std::string& fmt, const std::string& commands);
 
 }  // namespace imgtool::test
+
+// In a test body or SetUp(): fails the test (and returns) when `tool` is not
+// installed, with "TOOL is not installed: run scripts/deps.sh test".
+#define IMGTOOL_REQUIRE_TOOL(tool)                                                                    \
+  do {                                                                                                \
+    if (::testing::AssertionResult imgtool_req_ = ::imgtool::test::require_tool(tool); !imgtool_req_) \
+      GTEST_FAIL() << imgtool_req_.message();                                                         \
+  } while (0)
