@@ -32,10 +32,15 @@ bool have_tool(const std::string& tool);
 // as passed, so a CI machine that lacks a tool would pass without testing.
 ::testing::AssertionResult require_tool(const std::string& tool);
 
-// A temporary directory under the build dir, removed at destruction.
+// A temporary directory, removed at destruction.
 class TempDir {
  public:
-  TempDir();
+  // Owner: under the build dir. Everyone: a mkdtemp under /tmp with mode
+  // 0755, for tests that run a program as another user (nobody): the build
+  // tree may sit inside a 0700 directory (a clone made in `mktemp -d`, root's
+  // home) that such a user cannot traverse, not even to reach the binary.
+  enum class Reach { Owner, Everyone };
+  explicit TempDir(Reach reach = Reach::Owner);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
