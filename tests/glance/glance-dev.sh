@@ -23,10 +23,10 @@
 # - a second Keystone process (IMGTOOL_KEYSTONE_SHORT_PORT, 5001) whose tokens
 #   live IMGTOOL_SHORT_TOKEN_SECONDS (20 s): token re-authentication during a
 #   long upload, against the real Glance (fernet tokens validate anywhere);
-# - TLS (when stunnel4 is installed): stunnel with a self-signed certificate
-#   for 127.0.0.1 in front of Keystone (IMGTOOL_KEYSTONE_TLS_PORT, 5443) and
-#   Glance (IMGTOOL_GLANCE_TLS_PORT, 9443), and a region "RegionTLS" whose
-#   image endpoint is https (../shared/glance-dev.md section 8).
+# - TLS: stunnel with a self-signed certificate for 127.0.0.1 in front of
+#   Keystone (IMGTOOL_KEYSTONE_TLS_PORT, 5443) and Glance
+#   (IMGTOOL_GLANCE_TLS_PORT, 9443), and a region "RegionTLS" whose image
+#   endpoint is https (docs/publish.md, "Tests").
 #
 # Users: admin/admin-dev-pass (project admin), glance/glance-dev-pass (service),
 # demo/demo-dev-pass (project demo, role member) and demo's application
@@ -321,7 +321,7 @@ cmd=${1:-}
 case "$cmd" in
   start)
     command -v curl >/dev/null && [ -x "$(command -v keystone-manage || true)" ] &&
-      $PY -c 'import glance, keystone' 2>/dev/null || install_deps
+      $PY -c 'import glance, keystone' 2>/dev/null && have_tls || install_deps
     if [ ! -f "$D/configured" ] || [ "$(cat "$D/configured")" != "$KPORT $GPORT" ]; then
       [ -d "$D/run" ] && { stop_one stunnel; stop_one glance; stop_one keystone-short; stop_one keystone; }
       configure
@@ -336,7 +336,9 @@ case "$cmd" in
     start_glance
     check_authenticated
     wait_keystone_short
-    if have_tls; then start_tls; else log "stunnel4/openssl missing: no TLS front (the TLS tests will skip)"; fi
+    # The TLS tests fail without this front (they never skip).
+    have_tls || die "stunnel4/openssl missing: no TLS front (run scripts/deps.sh test)"
+    start_tls
     write_env
     log "Keystone $KURL/v3 and Glance $GURL are up; env: $D/env"
     ;;
