@@ -12,9 +12,7 @@ namespace {
 
 class CheckCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!have_tool("qemu-img")) GTEST_SKIP() << "qemu-img not installed";
-  }
+  void SetUp() override { IMGTOOL_REQUIRE_TOOL("qemu-img"); }
   RunResult check(const std::string& file, const std::string& extra = "") {
     return run("cd " + sh_quote(dir_.path().string()) + " && " + sh_quote(imgtool_bin()) + " check " + extra +
                " " + sh_quote(file));

@@ -5,42 +5,62 @@
 # exactly one line naming the file for errors (check findings: one line each,
 # all naming the file), contains the expected keyword, and never says
 # "internal error". Env: IMGTOOL (binary), IMGTOOL_SOURCE_DIR, IMGTOOL_BUILD_DIR.
-set -uo pipefail
+# Set-up commands run under `set -e`: one that fails ends the test with a
+# failure. The runs under test are checked through their exit codes.
+set -euo pipefail
 : "${IMGTOOL:?}" "${IMGTOOL_SOURCE_DIR:?}"
+trap 'echo "FAIL: set-up command failed (line $LINENO): $BASH_COMMAND" >&2' ERR
+[ -x /usr/bin/time ] || { echo "FAIL: /usr/bin/time is not installed: run scripts/deps.sh test"; exit 1; }
 work=$(mktemp -d "${IMGTOOL_BUILD_DIR:-/tmp}/hostile.XXXXXX")
-trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT
-bash "$IMGTOOL_SOURCE_DIR/tests/images/make_hostile.sh" "$work" >/dev/null || { echo "make_hostile.sh failed"; exit 1; }
+nobody_dir=
+trap 'chmod -R u+rwx "$work"; rm -rf "$work" ${nobody_dir:+"$nobody_dir"}' EXIT
+bash "$IMGTOOL_SOURCE_DIR/tests/images/make_hostile.sh" "$work" >/dev/null
 cd "$work"
-[ -x /usr/bin/time ] || { echo "SKIP: /usr/bin/time missing (apt-get install time)"; exit 1; }
+n_cases=$(wc -l <expected.tsv)
+[ "$n_cases" -ge 20 ] || { echo "FAIL: make_hostile.sh made only $n_cases cases"; exit 1; }
 
-# Root ignores permission bits: run the no-permission case as nobody.
+# Root ignores permission bits: the no-permission case runs as nobody. The
+# build tree may sit inside a 0700 directory (a clone made in `mktemp -d`,
+# root's home) that nobody cannot traverse, so that run uses copies of the
+# binary and of the file in a 0755 directory under /tmp.
 as_nobody=()
 if [ "$(id -u)" = 0 ]; then
-  if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups "$IMGTOOL" --version >/dev/null 2>&1
-  then as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-  else as_nobody=(SKIP)
-  fi
+  command -v setpriv >/dev/null || { echo "FAIL: setpriv is not installed: run scripts/deps.sh test"; exit 1; }
+  nobody_dir=$(mktemp -d /tmp/imgtool-hostile.XXXXXX)
+  chmod 755 "$nobody_dir"
+  cp "$IMGTOOL" "$nobody_dir/imgtool"
+  chmod 755 "$nobody_dir/imgtool"
+  cp -p no-permission.img "$nobody_dir/"
+  as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  # Control: nobody reads a 0644 file beside it, so the case's "permission
+  # denied" is about the file's own mode, not about reaching the directory.
+  printf 'x' >"$nobody_dir/control.img"
+  chmod 644 "$nobody_dir/control.img"
+  "${as_nobody[@]}" "$nobody_dir/imgtool" info "$nobody_dir/control.img" >/dev/null ||
+    { echo "FAIL: nobody cannot run imgtool on a readable file in $nobody_dir"; exit 1; }
 fi
 
-fails=0
+fails=0 n_run=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 while IFS=$'\t' read -r name info_rc check_rc want; do
-  prefix=()
-  if [ "$name" = no-permission.img ]; then
-    if [ "${as_nobody[0]:-}" = SKIP ]; then echo "SKIP: $name (root and no setpriv)"; continue; fi
-    prefix=("${as_nobody[@]}")
-    chmod 755 "$work"
+  prefix=() bin=$IMGTOOL dir=$work
+  if [ "$name" = no-permission.img ] && [ -n "$nobody_dir" ]; then
+    prefix=("${as_nobody[@]}") bin=$nobody_dir/imgtool dir=$nobody_dir
   fi
+  n_run=$((n_run + 1))
   for cmd in info check; do
     if [ "$cmd" = info ]; then rc_want=$info_rc; else rc_want=$check_rc; fi
     start=$SECONDS
-    timeout 10 /usr/bin/time -o rss.txt -f %M "${prefix[@]}" "$IMGTOOL" "$cmd" "$name" >out.txt 2>err.txt
-    rc=$?
-    rss_kb=$(tail -n 1 rss.txt 2>/dev/null)
+    rc=0
+    (cd "$dir" && exec timeout 10 /usr/bin/time -o "$work/rss.txt" -f %M "${prefix[@]}" "$bin" "$cmd" "$name") \
+      >out.txt 2>err.txt || rc=$?
+    rss_kb=$(tail -n 1 rss.txt)
     [[ $rss_kb =~ ^[0-9]+$ ]] || rss_kb=0
     what="$cmd $name (exit $rc, stderr: $(head -c 300 err.txt))"
     [ "$rc" = 124 ] && { fail "$what: timed out"; continue; }
+    # 126/127: the binary never ran (e.g. nobody could not reach it).
+    [ "$rc" = 126 ] || [ "$rc" = 127 ] && { fail "$what: the binary did not start"; continue; }
     [ "$rc" -ge 128 ] && fail "$what: crashed"
     [ "$rc" = "$rc_want" ] || fail "$what: want exit $rc_want"
     [ $((SECONDS - start)) -le 10 ] || fail "$what: took $((SECONDS - start)) s"
@@ -69,5 +89,6 @@ while IFS=$'\t' read -r name info_rc check_rc want; do
   done
 done <expected.tsv
 
+[ "$n_run" = "$n_cases" ] || fail "ran $n_run of $n_cases cases"
 if [ "$fails" != 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "all hostile cases passed"
+echo "all $n_cases hostile cases passed"

@@ -276,7 +276,7 @@ TEST_F(DetectTest, Luks) {
 }
 
 TEST_F(DetectTest, IsoAndUdf) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed (scripts/deps.sh test)";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   write_file(f("tree/a.txt"), "hello\n");
   std::string iso = f("i.iso"), udf = f("u.iso");
@@ -297,7 +297,7 @@ TEST_F(DetectTest, IsoAndUdf) {
 }
 
 TEST_F(DetectTest, IsoWithAnotherHeaderInTheSystemAreaIsAmbiguous) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   std::string iso = f("i.iso");
   run_ok("genisoimage -quiet -o " + sh_quote(iso) + " " + sh_quote(f("tree")));
@@ -315,7 +315,7 @@ TEST_F(DetectTest, IsoWithAnotherHeaderInTheSystemAreaIsAmbiguous) {
 }
 
 TEST_F(DetectTest, IsoWithQcow2HeaderIsAmbiguous) {
-  if (!have_tool("genisoimage")) GTEST_SKIP() << "genisoimage not installed";
+  IMGTOOL_REQUIRE_TOOL("genisoimage");
   std::filesystem::create_directories(f("tree"));
   std::string iso = f("i.iso");
   run_ok("genisoimage -quiet -o " + sh_quote(iso) + " " + sh_quote(f("tree")));

@@ -111,7 +111,7 @@ TEST(VmdkStreamOptimized, ConvertedImageMatchesQemu) {
 
 // Second opinion: libvmdk's vmdkinfo agrees on media size and content ids.
 TEST(VmdkSecondOpinion, VmdkinfoAgreesOnSizeAndCid) {
-  if (!have_tool("vmdkinfo")) GTEST_SKIP() << "vmdkinfo (libvmdk-utils) not installed";
+  IMGTOOL_REQUIRE_TOOL("vmdkinfo");  // libvmdk-utils
   TempDir t;
   for (const char* sub : {"monolithicSparse", "streamOptimized"}) {
     const std::string img = t.file(std::string(sub) + ".vmdk");

@@ -28,10 +28,23 @@ seeds=$work/seeds
 mkdir -p "$seeds"
 
 # ---- seed corpus: small images of every format (each well under the 1 MiB cap)
+# Every seed is made or the run fails: a missing tool or a failed qemu-img
+# would otherwise shrink the corpus without a word.
+for tool in qemu-img sgdisk sfdisk genisoimage; do
+  command -v "$tool" >/dev/null || { echo "run_smoke: $tool is not installed: run scripts/deps.sh test" >&2; exit 1; }
+done
 q() { qemu-img "$@" >/dev/null; }
 # LUKS creation benchmarks PBKDF2 and can fail on a busy machine ("Unable to
-# get accurate CPU usage"): retry once, then go on without that seed.
-q_luks() { q "$@" 2>/dev/null || q "$@" || echo "fuzz seeds: skipped a LUKS seed (qemu-img failed twice)" >&2; }
+# get accurate CPU usage"): retry that failure (only that one) a few times.
+q_luks() {
+  local i err
+  for i in 1 2 3 4 5; do
+    if err=$(qemu-img "$@" 2>&1 >/dev/null); then return 0; fi
+    [[ $err == *"Unable to get accurate CPU usage"* ]] || break
+  done
+  echo "run_smoke: qemu-img $* failed: $err" >&2
+  return 1
+}
 (
   cd "$seeds"
   head -c 300000 /dev/urandom >data.raw
@@ -83,14 +96,12 @@ EOF
   rm -f full.vhdx
   # raw disks with partition tables
   truncate -s 1M gpt.raw mbr.raw
-  if command -v sgdisk >/dev/null; then sgdisk -n 1:40:0 gpt.raw >/dev/null; fi
-  if command -v sfdisk >/dev/null; then printf 'label: dos\n63,,83,*\n' | sfdisk -q mbr.raw; fi
-  if command -v genisoimage >/dev/null; then
-    mkdir -p tree && echo hi >tree/a
-    genisoimage -quiet -V SEED -o cd.iso tree
-    genisoimage -quiet -udf -o udf.iso tree
-    rm -rf tree
-  fi
+  sgdisk -n 1:40:0 gpt.raw >/dev/null
+  printf 'label: dos\n63,,83,*\n' | sfdisk -q mbr.raw
+  mkdir -p tree && echo hi >tree/a
+  genisoimage -quiet -V SEED -o cd.iso tree
+  genisoimage -quiet -udf -o udf.iso tree
+  rm -rf tree
   # libFuzzer reads at most -max_len bytes of a seed; cut the big ones (LUKS
   # headers are 2 MiB) to the 1 MiB cap ourselves so the corpus stays small.
   find . -type f -size +1024k -exec truncate -s 1M {} +

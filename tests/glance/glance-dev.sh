@@ -23,10 +23,10 @@
 # - a second Keystone process (IMGTOOL_KEYSTONE_SHORT_PORT, 5001) whose tokens
 #   live IMGTOOL_SHORT_TOKEN_SECONDS (20 s): token re-authentication during a
 #   long upload, against the real Glance (fernet tokens validate anywhere);
-# - TLS (when stunnel4 is installed): stunnel with a self-signed certificate
-#   for 127.0.0.1 in front of Keystone (IMGTOOL_KEYSTONE_TLS_PORT, 5443) and
-#   Glance (IMGTOOL_GLANCE_TLS_PORT, 9443), and a region "RegionTLS" whose
-#   image endpoint is https (../shared/glance-dev.md section 8).
+# - TLS: stunnel with a self-signed certificate for 127.0.0.1 in front of
+#   Keystone (IMGTOOL_KEYSTONE_TLS_PORT, 5443) and Glance
+#   (IMGTOOL_GLANCE_TLS_PORT, 9443), and a region "RegionTLS" whose image
+#   endpoint is https (docs/publish.md, "Tests").
 #
 # Users: admin/admin-dev-pass (project admin), glance/glance-dev-pass (service),
 # demo/demo-dev-pass (project demo, role member) and demo's application
@@ -72,6 +72,16 @@ install_deps() {
 }
 
 alive() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null; }
+
+# Before launching on PORT: nothing may listen there yet. Otherwise the launch
+# fails, the wait below gets its answer from that other process (another
+# clone's glance-dev.sh, say), and the setup would write users and endpoints
+# into that other Keystone.
+need_free_port() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "127.0.0.1:$1 is already in use (another clone's glance-dev.sh?): stop it, or choose other ports with IMGTOOL_KEYSTONE_PORT, IMGTOOL_GLANCE_PORT, IMGTOOL_KEYSTONE_SHORT_PORT, IMGTOOL_KEYSTONE_TLS_PORT, IMGTOOL_GLANCE_TLS_PORT"
+  fi
+}
 
 # wait_http URL EXPECTED_CODE SECONDS [curl args...]
 wait_http() {
@@ -120,12 +130,14 @@ launch_glance() {
 
 start_keystone() {
   alive keystone && return 0
+  need_free_port "$KPORT"
   launch_keystone keystone "$D/keystone/keystone.conf" "$KPORT"
   wait_http "$KURL/v3" 200 60 || die "Keystone did not answer on $KURL/v3 within 60 s (see $D/log/keystone.out)"
 }
 
 start_glance() {
   alive glance && return 0
+  need_free_port "$GPORT"
   launch_glance glance "$D/glance/glance-api.conf"
   wait_http "$GURL/healthcheck" 200 60 || die "Glance did not answer on $GURL/healthcheck within 60 s (see $D/log/glance.out)"
 }
@@ -134,6 +146,7 @@ start_glance() {
 # background, waited for in wait_keystone_short.
 start_keystone_short() {
   alive keystone-short && return 0
+  need_free_port "$KSPORT"
   sed -e "s|^expiration = .*|expiration = $SHORT_SECS|" -e "s|/log/keystone.log|/log/keystone-short.log|" \
     "$D/keystone/keystone.conf" >"$D/keystone/keystone-short.conf"
   launch_keystone keystone-short "$D/keystone/keystone-short.conf" "$KSPORT"
@@ -148,6 +161,8 @@ have_tls() { command -v stunnel4 >/dev/null && command -v openssl >/dev/null; }
 # stunnel in front of both services, with a certificate made once per state.
 start_tls() {
   alive stunnel && return 0
+  need_free_port "$KTPORT"
+  need_free_port "$GTPORT"
   mkdir -p "$D/tls"
   if [ ! -s "$D/tls/cert.pem" ]; then
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/tls/key.pem" -out "$D/tls/cert.pem" -days 3650 \
@@ -321,7 +336,7 @@ cmd=${1:-}
 case "$cmd" in
   start)
     command -v curl >/dev/null && [ -x "$(command -v keystone-manage || true)" ] &&
-      $PY -c 'import glance, keystone' 2>/dev/null || install_deps
+      $PY -c 'import glance, keystone' 2>/dev/null && have_tls || install_deps
     if [ ! -f "$D/configured" ] || [ "$(cat "$D/configured")" != "$KPORT $GPORT" ]; then
       [ -d "$D/run" ] && { stop_one stunnel; stop_one glance; stop_one keystone-short; stop_one keystone; }
       configure
@@ -336,7 +351,9 @@ case "$cmd" in
     start_glance
     check_authenticated
     wait_keystone_short
-    if have_tls; then start_tls; else log "stunnel4/openssl missing: no TLS front (the TLS tests will skip)"; fi
+    # The TLS tests fail without this front (they never skip).
+    have_tls || die "stunnel4/openssl missing: no TLS front (run scripts/deps.sh test)"
+    start_tls
     write_env
     log "Keystone $KURL/v3 and Glance $GURL are up; env: $D/env"
     ;;

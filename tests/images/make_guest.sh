@@ -70,8 +70,13 @@ case "$kind" in
     ;;
   debian)
     # The mirror is whatever apt on this machine uses (never hard-coded).
-    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    mirror=
+    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+      mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
+      mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list)
+    fi
     [ -n "$mirror" ] || { echo "make_guest.sh: no apt mirror configured" >&2; exit 2; }
     debootstrap --variant=minbase --include=qemu-guest-agent,systemd-sysv bookworm "$work/root" "$mirror" \
       >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
@@ -80,12 +85,16 @@ case "$kind" in
     mkdir -p "$work/root/boot/efi"
     # Kernel modules as a Debian kernel package lays them out (the kernel
     # itself is not needed for inspection).
-    kv=$(ls /lib/modules | head -1)
+    kvs=(/lib/modules/*)
+    [ -d "${kvs[0]}" ] || { echo "make_guest.sh: no kernel in /lib/modules (scripts/deps.sh guestfs)" >&2; exit 2; }
+    kv=$(basename "${kvs[0]}")
     mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/block" "$work/root/lib/modules/$kv/kernel/drivers/net"
+    # The host's module when it has one (maybe compressed: .ko.xz); otherwise
+    # a stand-in file, which is all inspection looks at.
     for m in block/virtio_blk net/virtio_net; do
-      src=$(ls /lib/modules/"$kv"/kernel/drivers/$m.ko* 2>/dev/null | head -1 || true)
-      if [ -n "$src" ]; then cp "$src" "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; else
-        cp /bin/true "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; fi
+      mods=(/lib/modules/"$kv"/kernel/drivers/$m.ko*)
+      if [ -e "${mods[0]}" ]; then src=${mods[0]}; else src=/bin/true; fi
+      cp "$src" "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"
     done
     version_id=$(. "$work/root/etc/os-release" && echo "$VERSION_ID")
     # Filesystems as separate images, then laid into a GPT disk: ESP (with

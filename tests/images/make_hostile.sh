@@ -48,8 +48,8 @@ expect directory.img 1 1 directory
 expect missing.img 1 1 "no such file"
 printf 'secret' >no-permission.img
 chmod 000 no-permission.img
-# root bypasses permission bits: the test runs this case as nobody (setpriv)
-# or skips it when that is impossible.
+# root bypasses permission bits: hostile_test.sh runs this case as nobody
+# (setpriv), on a copy in a directory nobody can reach.
 expect no-permission.img 1 1 "ermission"
 
 # --- qcow2 ------------------------------------------------------------------------

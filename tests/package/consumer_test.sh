@@ -27,9 +27,12 @@ cmake --build "$tmp/b" >/dev/null
 head -c 1000 /dev/urandom >"$tmp/one.img"
 out=$("$tmp/b/consumer" "$tmp/one.img")
 [ "$out" = "raw 1024" ] || { echo "find_package consumer printed '$out'"; exit 1; }
-# pkg-config route
-PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig" \
-  bash -c "g++ -std=c++20 \"$tmp/main.cpp\" -o \"$tmp/pc\" \$(pkg-config --cflags --libs imgtool)"
+# pkg-config route (its flags in a variable of their own: inside a command
+# substitution on the g++ line a pkg-config failure would go unnoticed)
+flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig" \
+  pkg-config --cflags --libs imgtool)
+# shellcheck disable=SC2086 # one word per flag
+g++ -std=c++20 "$tmp/main.cpp" -o "$tmp/pc" $flags
 out=$("$tmp/pc" "$tmp/one.img")
 [ "$out" = "raw 1024" ] || { echo "pkg-config consumer printed '$out'"; exit 1; }
 echo "find_package and pkg-config consumers OK"

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 namespace imgtool::test {
 namespace fs = std::filesystem;
@@ -56,7 +58,21 @@ bool have_tool(const std::string& tool) {
   return std::system(("command -v " + sh_quote(tool) + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-TempDir::TempDir() {
+::testing::AssertionResult require_tool(const std::string& tool) {
+  if (have_tool(tool)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << tool << " is not installed: run scripts/deps.sh test";
+}
+
+TempDir::TempDir(Reach reach) {
+  if (reach == Reach::Everyone) {
+    // Not $TMPDIR: it may point into a 0700 tree too.
+    std::string tmpl = "/tmp/imgtool-test-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp under /tmp failed");
+    path_ = tmpl;
+    fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+    return;
+  }
   static std::mt19937_64 rng{std::random_device{}()};
   fs::path base = fs::path(IMGTOOL_BUILD_DIR) / "test-tmp";
   fs::create_directories(base);

@@ -1,6 +1,8 @@
 #pragma once
 // Shared helpers for the GoogleTest suite: run a command and capture its
 // output, temporary directories, poke bytes into images, qemu-img wrappers.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -25,11 +27,20 @@ std::string sh_quote(const std::string& s);
 std::string imgtool_bin();
 // True if `tool` is on PATH.
 bool have_tool(const std::string& tool);
+// Success if `tool` is on PATH; otherwise a failure saying what to install.
+// Tests use IMGTOOL_REQUIRE_TOOL, never a skip: ctest counts a skipped test
+// as passed, so a CI machine that lacks a tool would pass without testing.
+::testing::AssertionResult require_tool(const std::string& tool);
 
-// A temporary directory under the build dir, removed at destruction.
+// A temporary directory, removed at destruction.
 class TempDir {
  public:
-  TempDir();
+  // Owner: under the build dir. Everyone: a mkdtemp under /tmp with mode
+  // 0755, for tests that run a program as another user (nobody): the build
+  // tree may sit inside a 0700 directory (a clone made in `mktemp -d`, root's
+  // home) that such a user cannot traverse, not even to reach the binary.
+  enum class Reach { Owner, Everyone };
+  explicit TempDir(Reach reach = Reach::Owner);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -55,3 +66,11 @@ void qemu_img(const std::string& args);
 void qemu_io(const std::string& image, const std::string& fmt, const std::string& commands);
 
 }  // namespace imgtool::test
+
+// In a test body or SetUp(): fails the test (and returns) when `tool` is not
+// installed, with "TOOL is not installed: run scripts/deps.sh test".
+#define IMGTOOL_REQUIRE_TOOL(tool)                                                                    \
+  do {                                                                                                \
+    if (::testing::AssertionResult imgtool_req_ = ::imgtool::test::require_tool(tool); !imgtool_req_) \
+      GTEST_FAIL() << imgtool_req_.message();                                                         \
+  } while (0)
