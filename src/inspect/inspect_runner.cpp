@@ -2,9 +2,7 @@
 // then libguestfs in a forked child with a deadline. qemu under libguestfs
 // follows a qcow2 backing file or a vmdk extent naming a host file even
 // read-only, so nothing reaches it that imgtool has not vetted.
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +15,10 @@
 #include "imgtool/image.hpp"
 #include "imgtool/inspect.hpp"
 #include "imgtool_config.hpp"
+#include "inspect/child_env.hpp"
+#include "inspect/child_process.hpp"
 #include "inspect/guest_child.hpp"
-#include "io/unique_fd.hpp"
+#include "inspect/scratch_dir.hpp"
 
 namespace imgtool {
 namespace {
@@ -37,8 +37,9 @@ std::string vetted_format(const std::string& path, const InspectOptions& opts) {
       throw Error(ErrorKind::Unsafe, path, "refused before guest inspection: " + f.message);
   }
   if (report.count(FindingKind::Corruption) > 0)
-    throw Error(ErrorKind::Format, path,
-                "refused before guest inspection: image is corrupt (" + report.findings.front().message + ")");
+    throw Error(
+        ErrorKind::Format, path,
+        "refused before guest inspection: image is corrupt (" + report.findings.front().message + ")");
   const std::string& fmt = info.format;
   if (fmt == "raw" || fmt == "qcow2" || fmt == "vmdk") return fmt;
   if (fmt == "iso") return "raw";  // qemu reads an ISO as raw
@@ -46,11 +47,8 @@ std::string vetted_format(const std::string& path, const InspectOptions& opts) {
               "guest inspection supports raw, qcow2, vmdk and iso images, not " + fmt);
 }
 
-[[noreturn]] void run_child(const std::string& path, const std::string& fmt, int out_fd) {
-  // Own process group, so that a timeout can kill the appliance (qemu) too.
-  ::setpgid(0, 0);
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
+int run_child(const std::string& path, const std::string& fmt, const std::string& scratch, int out_fd) {
+  inspect::prepare_child_environment(scratch);
   std::string out;
   int rc = 0;
   try {
@@ -71,21 +69,15 @@ std::string vetted_format(const std::string& path, const InspectOptions& opts) {
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }
-  ::_exit(rc);
-}
-
-void kill_and_reap(pid_t pid) {
-  ::kill(-pid, SIGKILL);  // the child's group: child, qemu, libguestfs helpers
-  ::kill(pid, SIGKILL);
-  int st;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
+  return rc;
 }
 #endif
 
 }  // namespace
 
-bool guest_inspection_available() noexcept { return IMGTOOL_HAVE_GUESTFS != 0; }
+bool guest_inspection_available() noexcept {
+  return IMGTOOL_HAVE_GUESTFS != 0;
+}
 
 GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
 #if !IMGTOOL_HAVE_GUESTFS
@@ -96,38 +88,29 @@ GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
               "install libguestfs-dev and rebuild with -DIMGTOOL_WITH_GUESTFS=ON)");
 #else
   const std::string fmt = vetted_format(path, opts);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(ErrorKind::Io, path, "cannot create pipe");
-  io::UniqueFd rd(fds[0]), wr(fds[1]);
+  inspect::ScratchDir scratch;  // declared before the child: removed once the child is gone
   const auto start = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid < 0) throw Error(ErrorKind::Io, path, std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    rd.reset();
-    run_child(path, fmt, wr.get());
-  }
-  ::setpgid(pid, pid);  // also from the parent: no race with an early kill
-  wr.reset();
+  inspect::GuardedChild child([&](int out_fd) { return run_child(path, fmt, scratch.path(), out_fd); });
   std::string data;
   const auto deadline = start + opts.timeout;
   for (;;) {
     if (interrupted()) {
-      kill_and_reap(pid);
+      child.stop();
       throw_if_interrupted();
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      kill_and_reap(pid);
+      child.stop();
       throw Error(ErrorKind::Io, path,
                   "guest inspection timed out after " + std::to_string(opts.timeout.count()) +
                       " s (appliance killed; raise --timeout or check LIBGUESTFS_BACKEND)");
     }
-    pollfd p{rd.get(), POLLIN, 0};
+    pollfd p{child.out_fd(), POLLIN, 0};
     int r = ::poll(&p, 1, 200);
     if (r < 0 && errno != EINTR) break;
     if (r > 0) {
       char buf[4096];
-      ssize_t n = ::read(rd.get(), buf, sizeof buf);
+      ssize_t n = ::read(child.out_fd(), buf, sizeof buf);
       if (n > 0) {
         if (data.size() < (1u << 20)) data.append(buf, static_cast<size_t>(n));
         continue;
@@ -136,10 +119,7 @@ GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
       if (errno != EINTR && errno != EAGAIN) break;
     }
   }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  ::kill(-pid, SIGKILL);  // anything the child left in its group (never a running qemu)
+  const int st = child.finish();
   if (data.empty())
     throw Error(ErrorKind::Io, path,
                 "guest inspection failed: child exited with status " + std::to_string(WEXITSTATUS(st)));

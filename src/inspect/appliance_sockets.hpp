@@ -1,0 +1,26 @@
+#pragma once
+// libguestfs keeps its sockets in a directory of their own, libguestfsXXXXXX,
+// outside TMPDIR (root: always /tmp; others: $XDG_RUNTIME_DIR or /tmp).
+// libguestfs removes it when its handle closes; when imgtool has to kill the
+// child instead (timeout, interrupt, a hung KVM attempt), nobody would. qemu's
+// command line names it, so it is read from there before the kill.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace imgtool::inspect {
+
+// Socket directories named on the command lines of the processes in process
+// group `pgid` (only directories called libguestfsXXXXXX, owned by us).
+std::vector<std::string> appliance_socket_dirs(pid_t pgid);
+
+// The directories named in `cmdline` (NUL-separated arguments) as
+// `path=DIR/guestfsd.sock` or `path=DIR/console.sock`, if DIR's name is
+// libguestfsXXXXXX. Pure (for tests).
+std::vector<std::string> socket_dirs_in_cmdline(const std::string& cmdline);
+
+// Removes them recursively; never throws.
+void remove_dirs(const std::vector<std::string>& dirs) noexcept;
+
+}  // namespace imgtool::inspect
