@@ -1,7 +1,8 @@
-// Runs guest inspection safely: imgtool's own parser and safety check first,
-// then libguestfs in a forked child with a deadline. qemu under libguestfs
-// follows a qcow2 backing file or a vmdk extent naming a host file even
-// read-only, so nothing reaches it that imgtool has not vetted.
+// Runs guest inspection safely: imgtool's own parser and safety check first
+// (vet()), then libguestfs in a forked child with a deadline, reading the
+// descriptor that was checked. qemu under libguestfs follows a qcow2 backing
+// file or a vmdk extent naming a host file even read-only, so nothing reaches
+// it that imgtool has not vetted.
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,47 +13,24 @@
 
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
-#include "imgtool/image.hpp"
 #include "imgtool/inspect.hpp"
 #include "imgtool_config.hpp"
 #include "inspect/child_env.hpp"
 #include "inspect/child_process.hpp"
 #include "inspect/guest_child.hpp"
 #include "inspect/scratch_dir.hpp"
+#include "inspect/vet.hpp"
 
 namespace imgtool {
 namespace {
 
 #if IMGTOOL_HAVE_GUESTFS
-// The format name libguestfs/qemu gets: only formats whose safety imgtool can
-// judge from the bytes.
-std::string vetted_format(const std::string& path, const InspectOptions& opts) {
-  OpenOptions o;
-  o.format = opts.format;
-  auto img = open_image(path, o);
-  const ImageInfo& info = img->info();
-  CheckReport report = img->check();
-  for (const Finding& f : report.findings) {
-    if (f.kind == FindingKind::Unsafe)
-      throw Error(ErrorKind::Unsafe, path, "refused before guest inspection: " + f.message);
-  }
-  if (report.count(FindingKind::Corruption) > 0)
-    throw Error(
-        ErrorKind::Format, path,
-        "refused before guest inspection: image is corrupt (" + report.findings.front().message + ")");
-  const std::string& fmt = info.format;
-  if (fmt == "raw" || fmt == "qcow2" || fmt == "vmdk") return fmt;
-  if (fmt == "iso") return "raw";  // qemu reads an ISO as raw
-  throw Error(ErrorKind::Unsupported, path,
-              "guest inspection supports raw, qcow2, vmdk and iso images, not " + fmt);
-}
-
-int run_child(const std::string& path, const std::string& fmt, const std::string& scratch, int out_fd) {
+int run_child(const inspect::ChildDisk& disk, const std::string& scratch, int out_fd) {
   inspect::prepare_child_environment(scratch);
   std::string out;
   int rc = 0;
   try {
-    out = inspect::facts_to_json(inspect::guestfs_inspect(path, fmt));
+    out = inspect::facts_to_json(inspect::guestfs_inspect(disk));
   } catch (const std::exception& e) {
     std::string msg = e.what();
     std::string esc;
@@ -87,10 +65,11 @@ GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
               "this imgtool build has no guest inspection (built without libguestfs; "
               "install libguestfs-dev and rebuild with -DIMGTOOL_WITH_GUESTFS=ON)");
 #else
-  const std::string fmt = vetted_format(path, opts);
+  const inspect::VettedDisk vetted = inspect::vet(path, opts);
   inspect::ScratchDir scratch;  // declared before the child: removed once the child is gone
   const auto start = std::chrono::steady_clock::now();
-  inspect::GuardedChild child([&](int out_fd) { return run_child(path, fmt, scratch.path(), out_fd); });
+  const inspect::ChildDisk disk{vetted.fd.get(), vetted.format};
+  inspect::GuardedChild child([&](int out_fd) { return run_child(disk, scratch.path(), out_fd); });
   std::string data;
   const auto deadline = start + opts.timeout;
   for (;;) {

@@ -4,13 +4,24 @@
 # put in them (OUTDIR/<name>.facts, KEY=VALUE) so tests assert against the
 # guest, not a hard-coded point release.
 #
-#   make_guest.sh skeleton OUTDIR   # < 1 s: an ext4 filesystem with just what inspection reads
-#   make_guest.sh debian OUTDIR     # ~35 s+: debootstrap'ed Debian 12 on a GPT disk with an ESP
+#   make_guest.sh skeleton OUTDIR [OPTIONS]  # < 1 s: an ext4 filesystem with just what inspection reads
+#   make_guest.sh debian OUTDIR               # ~35 s+: debootstrap'ed Debian 12 on a GPT disk with an ESP
+#
+# Skeleton options:
+#   --hostname NAME     /etc/hostname (default skeleton-guest), to tell two images apart
 #
 # Output: OUTDIR/<name>.raw (raw disk image) and OUTDIR/<name>.facts.
 set -euo pipefail
 kind=${1:?kind: skeleton|debian}
 out=${2:?outdir}
+shift 2
+hostname=skeleton-guest
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hostname) hostname=${2:?--hostname NAME}; shift 2 ;;
+    *) echo "make_guest.sh: unknown option $1" >&2; exit 64 ;;
+  esac
+done
 mkdir -p "$out"
 work=$(mktemp -d "$out/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -28,7 +39,7 @@ VERSION_CODENAME=bookworm
 ID=debian
 OS
   echo "12.7" >"$r/etc/debian_version"
-  echo "skeleton-guest" >"$r/etc/hostname"
+  echo "$hostname" >"$r/etc/hostname"
   printf 'UUID=0 / ext4 defaults 0 1\n' >"$r/etc/fstab"
   # ELF binaries tell libguestfs the architecture.
   cp /bin/ls /bin/bash "$r/bin/"
@@ -54,7 +65,7 @@ os_type=linux
 os_distro=debian
 os_version=12
 architecture=x86_64
-hostname=skeleton-guest
+hostname=${hostname}
 hw_qemu_guest_agent=yes
 hw_disk_bus=virtio
 hw_vif_model=virtio
