@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,11 +23,18 @@ GuardedChild::GuardedChild(const Body& body) {
     throw Error(ErrorKind::Io, "",
                 std::string("cannot create a pipe for guest inspection: ") + std::strerror(errno));
   io::UniqueFd rd(fds[0]), wr(fds[1]);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw Error(ErrorKind::Io, "", std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     rd.reset();
     ::setpgid(0, 0);
+    // Die with imgtool: a SIGKILLed imgtool runs no cleanup, and the child
+    // would go on inspecting (qemu with it) for minutes. libguestfs' recovery
+    // process then kills qemu once the child is gone. If imgtool died before
+    // prctl took effect, the child has already been reparented: check.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     // The parent's handlers only set a flag it polls; the child must die of
     // these signals instead (the parent never sends them, a user might).
     ::signal(SIGINT, SIG_DFL);

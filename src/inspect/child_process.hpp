@@ -2,7 +2,9 @@
 // The forked inspection child. It runs in a process group of its own, so that
 // killing the group also kills what libguestfs started (qemu, qemu-img, its
 // recovery process), and it never outlives this object: the destructor kills
-// the group and reaps the child on every exit path.
+// the group and reaps the child on every exit path. It does not outlive imgtool
+// either (PR_SET_PDEATHSIG): note that the kernel sends that signal when the
+// *thread* that forked exits, so create and wait in the same thread.
 #include <sys/types.h>
 
 #include <functional>

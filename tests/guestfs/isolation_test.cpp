@@ -48,5 +48,31 @@ TEST(GuestfsIsolation, QemuEnvironmentCarriesNoOpenStackSecrets) {
   EXPECT_GT(dumps, 0);
 }
 
+TEST(GuestfsIsolation, ChildAndQemuDieWithImgtool) {
+  REQUIRE_GUEST_INSPECTION();
+  TempDir d;
+  const std::string img = make_skeleton(d.file("guest"));
+  const std::string tmp = d.file("tmp");
+  std::filesystem::create_directory(tmp);
+  const std::string hv = write_hv_wrapper(
+      d.path().string(), "if is_launch \"$@\"; then touch " + sh_quote(d.file("launched")) + "; fi");
+  Background bg("env " + tcg() + keep_cache() + "TMPDIR=" + sh_quote(tmp) + " LIBGUESTFS_HV=" + sh_quote(hv) +
+                " " + imgtool_bin() + " inspect --guest " + sh_quote(img) + " 2>" + sh_quote(d.file("err")));
+  ASSERT_TRUE(
+      eventually([&] { return std::filesystem::exists(d.file("launched")); }, std::chrono::minutes(5)))
+      << "qemu never started: " << read_file(d.file("err"));
+  ::kill(bg.pid(), SIGKILL);  // no handler, no cleanup: only the kernel can act
+  EXPECT_EQ(bg.wait(std::chrono::seconds(10)), 128 + SIGKILL);
+  // The inspection child's command line is imgtool's (it never execs), qemu's
+  // names the overlay under d: neither may survive. libguestfs' recovery
+  // process kills qemu within 2 s of the child's death.
+  const std::string mark = d.path().string();
+  EXPECT_TRUE(eventually([&] { return processes_mentioning(mark).empty(); }, std::chrono::seconds(10)))
+      << "still running after imgtool was killed:\n"
+      << joined(processes_mentioning(mark));
+  for (const std::string& p : processes_mentioning(mark))
+    ::kill(std::stoi(p), SIGKILL);  // don't leak on failure
+}
+
 }  // namespace
 }  // namespace imgtool::test::guest
