@@ -39,8 +39,12 @@ inline std::vector<std::string> take_list(char** l) {
 [[noreturn]] void fail(guestfs_h* g, const std::string& what);
 
 // A handle with `disk` added read-only and the appliance launched (direct
-// backend; `force_tcg` adds force_tcg to the backend settings). Sets
-// *backend to what was used.
-Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg, std::string* backend);
+// backend; `force_tcg` adds force_tcg to the backend settings).
+Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg);
+
+// "kvm" or "tcg": what the launched appliance runs on. A KVM attempt asks qemu
+// for accel=kvm:tcg, and qemu silently takes TCG when KVM will not start, so
+// the appliance's kernel is asked.
+std::string accelerator_in_use(guestfs_h* g);
 
 }  // namespace imgtool::inspect

@@ -2,7 +2,6 @@
 // IMGTOOL_WITH_GUESTFS). Runs inside the child process forked by
 // src/inspect/inspect_runner.cpp.
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -15,11 +14,6 @@ namespace imgtool::inspect {
 namespace {
 
 constexpr const char* kEspGuid = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
-
-bool user_forced_tcg() {
-  const char* s = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
-  return s != nullptr && std::strstr(s, "force_tcg") != nullptr;
-}
 
 // hw_firmware_type: a GPT ESP partition that holds /EFI means UEFI boot.
 void detect_firmware(guestfs_h* g, GuestFacts* f) {
@@ -68,19 +62,12 @@ bool module_present(guestfs_h* g, const char* name) {
 
 }  // namespace
 
-GuestFacts guestfs_inspect(const ChildDisk& disk) {
+GuestFacts guestfs_inspect(const ChildDisk& disk, bool force_tcg,
+                           const std::function<void(const std::string& accelerator)>& launched) {
   GuestFacts f;
-  Guestfs g;
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    g = launch_appliance(disk, user_forced_tcg(), &f.backend);
-  } catch (const Error&) {
-    // /dev/kvm can open and yet qemu aborts under it; libguestfs does not
-    // fall back by itself. Retry once with TCG, but only after a fast failure
-    // (a slow one is not an acceleration problem).
-    if (user_forced_tcg() || std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) throw;
-    g = launch_appliance(disk, true, &f.backend);
-  }
+  Guestfs g = launch_appliance(disk, force_tcg);
+  launched(accelerator_in_use(g.get()));
+  f.backend = take(guestfs_get_backend(g.get()));
   guestfs_h* h = g.get();
   detect_firmware(h, &f);
 

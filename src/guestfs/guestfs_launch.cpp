@@ -39,7 +39,7 @@ void fail(guestfs_h* g, const std::string& what) {
   throw Error(ErrorKind::Io, "", what + ": " + (e ? e : "unknown libguestfs error"));
 }
 
-Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg, std::string* backend) {
+Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg) {
   Guestfs g(guestfs_create());
   if (!g) throw Error(ErrorKind::Io, "", "cannot create libguestfs handle");
   guestfs_set_identifier(g.get(), "imgtool");
@@ -63,8 +63,13 @@ Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg, std::string* bac
                              GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) == -1)
     fail(g.get(), "cannot add the image to libguestfs");
   if (guestfs_launch(g.get()) == -1) fail(g.get(), "libguestfs appliance failed to start");
-  *backend = take(guestfs_get_backend(g.get())) + (force_tcg ? " (force_tcg)" : "");
   return g;
+}
+
+std::string accelerator_in_use(guestfs_h* g) {
+  // Linux logs the hypervisor it finds in CPUID; under TCG it finds no KVM.
+  const std::string dmesg = take(guestfs_dmesg(g));
+  return dmesg.find("Hypervisor detected: KVM") != std::string::npos ? "kvm" : "tcg";
 }
 
 }  // namespace imgtool::inspect

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "imgtool/error.hpp"
-#include "inspect/appliance_sockets.hpp"
+#include "inspect/appliance_processes.hpp"
 
 namespace imgtool::inspect {
 

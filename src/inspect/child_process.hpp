@@ -26,6 +26,8 @@ class GuardedChild {
 
   // Read end of the pipe: EOF once the child has exited.
   int out_fd() const { return rd_.get(); }
+  // The child's pid, which is also its process group id.
+  pid_t pid() const { return pid_; }
 
   // Kills the whole group, reaps the child and removes the socket directory
   // libguestfs had made outside TMPDIR. Idempotent; never throws.

@@ -2,6 +2,7 @@
 // The boundary between the always-built inspection runner and the libguestfs
 // sources (src/guestfs/, built only with IMGTOOL_WITH_GUESTFS). Runs inside
 // the forked child.
+#include <functional>
 #include <string>
 
 #include "imgtool/inspect.hpp"
@@ -15,9 +16,13 @@ struct ChildDisk {
   std::string format;
 };
 
-// Inspects `disk` (read-only) in this process and returns the facts. Throws
-// Error on failure. Only defined when the build has libguestfs.
-GuestFacts guestfs_inspect(const ChildDisk& disk);
+// Inspects `disk` (read-only) in this process and returns the facts
+// (`backend`: the libguestfs backend's name). `force_tcg` adds force_tcg to
+// the backend settings. `launched` is called once the appliance is up, with
+// the accelerator it runs on ("kvm" or "tcg"). Throws Error on failure. Only
+// defined when the build has libguestfs.
+GuestFacts guestfs_inspect(const ChildDisk& disk, bool force_tcg,
+                           const std::function<void(const std::string& accelerator)>& launched);
 
 // Facts <-> JSON, for the pipe between the child and the parent.
 std::string facts_to_json(const GuestFacts& f);

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "guestfs/guest_support.hpp"
-#include "inspect/appliance_sockets.hpp"
+#include "inspect/appliance_processes.hpp"
 #include "inspect/child_env.hpp"
 #include "support/test_util.hpp"
 

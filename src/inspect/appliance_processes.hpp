@@ -1,4 +1,8 @@
 #pragma once
+// What the processes in the inspection child's group tell the parent about the
+// appliance, read from /proc: whether qemu is booting it, and which socket
+// directory libguestfs made for it.
+//
 // libguestfs keeps its sockets in a directory of their own, libguestfsXXXXXX,
 // outside TMPDIR (root: always /tmp; others: $XDG_RUNTIME_DIR or /tmp).
 // libguestfs removes it when its handle closes; when imgtool has to kill the
@@ -19,6 +23,10 @@ std::vector<std::string> appliance_socket_dirs(pid_t pgid);
 // `path=DIR/guestfsd.sock` or `path=DIR/console.sock`, if DIR's name is
 // libguestfsXXXXXX. Pure (for tests).
 std::vector<std::string> socket_dirs_in_cmdline(const std::string& cmdline);
+
+// True once a process of group `pgid` boots the appliance (a command line
+// with -kernel: libguestfs' capability probes of qemu have none).
+bool appliance_booting(pid_t pgid);
 
 // Removes them recursively; never throws.
 void remove_dirs(const std::vector<std::string>& dirs) noexcept;

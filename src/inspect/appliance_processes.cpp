@@ -1,4 +1,4 @@
-#include "inspect/appliance_sockets.hpp"
+#include "inspect/appliance_processes.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +44,19 @@ bool libguestfs_dir_name(std::string_view dir) {
   return name.size() == 16 && name.substr(0, 10) == "libguestfs";  // mkdtemp's six characters
 }
 
+// NUL-separated command lines of the processes in group `pgid`.
+std::vector<std::string> group_cmdlines(pid_t pgid) {
+  std::vector<std::string> cmdlines;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (process_group_of(slurp("/proc/" + pid + "/stat")) != pgid) continue;
+    cmdlines.push_back(slurp("/proc/" + pid + "/cmdline"));
+  }
+  return cmdlines;
+}
+
 }  // namespace
 
 std::vector<std::string> socket_dirs_in_cmdline(const std::string& cmdline) {
@@ -67,12 +80,8 @@ std::vector<std::string> socket_dirs_in_cmdline(const std::string& cmdline) {
 
 std::vector<std::string> appliance_socket_dirs(pid_t pgid) {
   std::vector<std::string> dirs;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (process_group_of(slurp("/proc/" + pid + "/stat")) != pgid) continue;
-    for (std::string& dir : socket_dirs_in_cmdline(slurp("/proc/" + pid + "/cmdline"))) {
+  for (const std::string& cmdline : group_cmdlines(pgid)) {
+    for (std::string& dir : socket_dirs_in_cmdline(cmdline)) {
       struct stat st {};
       // Only a real directory of ours: never follow a name to somewhere else.
       if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
@@ -81,6 +90,13 @@ std::vector<std::string> appliance_socket_dirs(pid_t pgid) {
     }
   }
   return dirs;
+}
+
+bool appliance_booting(pid_t pgid) {
+  const std::string kernel("\0-kernel\0", 9);
+  for (const std::string& cmdline : group_cmdlines(pgid))
+    if (cmdline.find(kernel) != std::string::npos) return true;
+  return false;
 }
 
 void remove_dirs(const std::vector<std::string>& dirs) noexcept {
