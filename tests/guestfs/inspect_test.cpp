@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "guestfs/guest_support.hpp"
 #include "imgtool/inspect.hpp"
 #include "imgtool_config.hpp"
 #include "support/test_util.hpp"
@@ -36,6 +37,29 @@ TEST(InspectProperties, DebianUsesMajorVersion) {
   EXPECT_EQ(p["hw_disk_bus"], "virtio");
   EXPECT_EQ(p["hw_vif_model"], "virtio");
   EXPECT_EQ(p["hw_firmware_type"], "uefi");
+}
+
+// Debian 12's cloud kernel ships virtio_blk and virtio_scsi both (the rule is
+// the same whether they are modules or built in): the root disk stays on
+// virtio-blk, Nova's default, and any SCSI device gets the virtio-scsi
+// controller the guest can drive.
+TEST(InspectProperties, BothVirtioDriversKeepVirtioBusAndNameTheScsiModel) {
+  GuestFacts f;
+  f.type = "linux";
+  f.virtio_blk = true;
+  f.virtio_scsi = true;
+  auto p = glance_properties(f);
+  EXPECT_EQ(p["hw_disk_bus"], "virtio");
+  EXPECT_EQ(p["hw_scsi_model"], "virtio-scsi");
+}
+
+TEST(InspectProperties, VirtioBlkAloneSetsNoScsiModel) {
+  GuestFacts f;
+  f.type = "linux";
+  f.virtio_blk = true;
+  auto p = glance_properties(f);
+  EXPECT_EQ(p["hw_disk_bus"], "virtio");
+  EXPECT_EQ(p.count("hw_scsi_model"), 0u);
 }
 
 TEST(InspectProperties, UbuntuZeroPadsMinorArchAndI686) {
@@ -137,6 +161,17 @@ TEST_F(GuestfsInspect, SkeletonAsQcow2RawAndStreamOptimizedVmdk) {
     expect_properties(r.out, facts);
     EXPECT_NE(r.out.find("\"hostname\": \"skeleton-guest\""), std::string::npos) << r.out;
   }
+}
+
+// A kernel with the virtio drivers built in (modules.builtin, no .ko files)
+// and virtio_scsi next to virtio_blk.
+TEST_F(GuestfsInspect, BuiltinVirtioDriversGiveTheVirtioScsiModel) {
+  test::TempDir d;
+  const std::string img = test::guest::make_skeleton(d.path().string(), "--builtin-virtio");
+  auto r = run(test::guest::tcg() + test::imgtool_bin() + " inspect --guest --output=json " + sh_quote(img));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  test::guest::expect_properties(r.out, test::guest::read_facts(d.file("skeleton.facts")));
+  EXPECT_NE(r.out.find("\"hw_scsi_model\": \"virtio-scsi\""), std::string::npos) << r.out;
 }
 
 TEST_F(GuestfsInspect, DebianGuestFromDebootstrap) {

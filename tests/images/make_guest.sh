@@ -9,6 +9,9 @@
 #
 # Skeleton options:
 #   --hostname NAME     /etc/hostname (default skeleton-guest), to tell two images apart
+#   --builtin-virtio    virtio_blk, virtio_scsi and virtio_net built into the kernel:
+#                       listed in modules.builtin, no .ko files (the other way,
+#                       besides modules, a kernel carries them)
 #
 # Output: OUTDIR/<name>.raw (raw disk image) and OUTDIR/<name>.facts.
 set -euo pipefail
@@ -16,9 +19,11 @@ kind=${1:?kind: skeleton|debian}
 out=${2:?outdir}
 shift 2
 hostname=skeleton-guest
+builtin_virtio=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --hostname) hostname=${2:?--hostname NAME}; shift 2 ;;
+    --builtin-virtio) builtin_virtio=yes; shift ;;
     *) echo "make_guest.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -56,10 +61,16 @@ Architecture: amd64
 Version: 1:7.2+dfsg-7+deb12u7
 
 DPKG
-  local kv=6.1.0-99-amd64
+  local kv=6.1.0-99-amd64 scsi_model=
   mkdir -p "$r/lib/modules/$kv/kernel/drivers/block"
-  cp /bin/true "$r/lib/modules/$kv/kernel/drivers/block/virtio_blk.ko"
-  printf 'kernel/drivers/net/virtio_net.ko\n' >"$r/lib/modules/$kv/modules.builtin"
+  if [ "$builtin_virtio" = yes ]; then
+    printf 'kernel/drivers/block/virtio_blk.ko\nkernel/drivers/scsi/virtio_scsi.ko\nkernel/drivers/net/virtio_net.ko\n' \
+      >"$r/lib/modules/$kv/modules.builtin"
+    scsi_model=virtio-scsi
+  else
+    cp /bin/true "$r/lib/modules/$kv/kernel/drivers/block/virtio_blk.ko"
+    printf 'kernel/drivers/net/virtio_net.ko\n' >"$r/lib/modules/$kv/modules.builtin"
+  fi
   cat >"$out/skeleton.facts" <<FACTS
 os_type=linux
 os_distro=debian
@@ -68,6 +79,7 @@ architecture=x86_64
 hostname=${hostname}
 hw_qemu_guest_agent=yes
 hw_disk_bus=virtio
+hw_scsi_model=${scsi_model}
 hw_vif_model=virtio
 hw_firmware_type=
 FACTS
@@ -89,11 +101,12 @@ case "$kind" in
     echo "debian-guest" >"$work/root/etc/hostname"
     printf 'LABEL=root / ext4 defaults 0 1\nLABEL=ESP /boot/efi vfat defaults 0 2\n' >"$work/root/etc/fstab"
     mkdir -p "$work/root/boot/efi"
-    # Kernel modules as a Debian kernel package lays them out (the kernel
-    # itself is not needed for inspection).
+    # Kernel modules as a Debian kernel package lays them out, virtio_blk and
+    # virtio_scsi both, as in Debian 12's generic and cloud kernels (the
+    # kernel itself is not needed for inspection).
     kv=$(ls /lib/modules | head -1)
-    mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/block" "$work/root/lib/modules/$kv/kernel/drivers/net"
-    for m in block/virtio_blk net/virtio_net; do
+    mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/"{block,net,scsi}
+    for m in block/virtio_blk scsi/virtio_scsi net/virtio_net; do
       src=$(ls /lib/modules/"$kv"/kernel/drivers/$m.ko* 2>/dev/null | head -1 || true)
       if [ -n "$src" ]; then cp "$src" "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; else
         cp /bin/true "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"; fi
@@ -123,6 +136,7 @@ architecture=x86_64
 hostname=debian-guest
 hw_qemu_guest_agent=${qga}
 hw_disk_bus=virtio
+hw_scsi_model=virtio-scsi
 hw_vif_model=virtio
 hw_firmware_type=uefi
 FACTS
