@@ -48,31 +48,36 @@ TEST(GuestfsCleanup, TimeoutLeavesNoQemuAndNothingInTmpdir) {
   EXPECT_EQ(joined(dir_entries(tmp)), "") << "left in TMPDIR";
 }
 
-TEST(GuestfsCleanup, SigintMidLaunchExits130AndLeavesNothing) {
+TEST(GuestfsCleanup, SigintOrSigtermMidLaunchExits130AndLeavesNothing) {
   REQUIRE_GUEST_INSPECTION();
-  TempDir d;
-  const std::string img = make_skeleton(d.file("guest"));
-  const std::string tmp = d.file("tmp");
-  std::filesystem::create_directory(tmp);
-  // The wrapper records qemu's command line (it names libguestfs' socket
-  // directory) and the TMPDIR qemu got, then boots the appliance.
-  const std::string hv = write_hv_wrapper(
-      d.path().string(), "if is_launch \"$@\"; then printf '%s\\0' \"$@\" >" + sh_quote(d.file("args")) +
-                             "; printf '%s' \"$TMPDIR\" >" + sh_quote(d.file("tmpdir")) + "; fi");
-  Background bg("env " + tcg() + keep_cache() + "TMPDIR=" + sh_quote(tmp) + " LIBGUESTFS_HV=" + sh_quote(hv) +
-                " " + imgtool_bin() + " inspect --guest " + sh_quote(img) + " 2>" + sh_quote(d.file("err")));
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(d.file("tmpdir")); }, std::chrono::minutes(5)))
-      << "qemu never started: " << read_file(d.file("err"));
-  ::kill(bg.pid(), SIGINT);
-  EXPECT_EQ(bg.wait(std::chrono::seconds(30)), 130) << read_file(d.file("err"));
-  EXPECT_EQ(joined(processes_mentioning(d.path().string())), "");
-  EXPECT_EQ(joined(dir_entries(tmp)), "") << "left in TMPDIR";
-  // qemu ran in a directory of its own inside TMPDIR.
-  const std::string qemu_tmpdir = read_file(d.file("tmpdir"));
-  EXPECT_EQ(qemu_tmpdir.rfind(tmp + "/", 0), 0u) << qemu_tmpdir;
-  const auto sockets = inspect::socket_dirs_in_cmdline(read_file(d.file("args")));
-  EXPECT_FALSE(sockets.empty()) << "no socket directory on qemu's command line";
-  for (const auto& s : sockets) EXPECT_FALSE(std::filesystem::exists(s)) << "left behind: " << s;
+  TempDir top;
+  const std::string img = make_skeleton(top.file("guest"));
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    const std::string d = top.file(sig == SIGINT ? "int" : "term");
+    const std::string tmp = d + "/tmp";
+    std::filesystem::create_directories(tmp);
+    // The wrapper records qemu's command line (it names libguestfs' socket
+    // directory) and the TMPDIR qemu got, then boots the appliance.
+    const std::string hv =
+        write_hv_wrapper(d, "if is_launch \"$@\"; then printf '%s\\0' \"$@\" >" + sh_quote(d + "/args") +
+                                "; printf '%s' \"$TMPDIR\" >" + sh_quote(d + "/tmpdir") + "; fi");
+    Background bg("env " + tcg() + keep_cache() + "TMPDIR=" + sh_quote(tmp) +
+                  " LIBGUESTFS_HV=" + sh_quote(hv) + " " + imgtool_bin() + " inspect --guest " +
+                  sh_quote(img) + " 2>" + sh_quote(d + "/err"));
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(d + "/tmpdir"); }, std::chrono::minutes(5)))
+        << "qemu never started: " << read_file(d + "/err");
+    ::kill(bg.pid(), sig);
+    EXPECT_EQ(bg.wait(std::chrono::seconds(30)), 130) << read_file(d + "/err");
+    EXPECT_EQ(joined(processes_mentioning(d)), "");
+    EXPECT_EQ(joined(dir_entries(tmp)), "") << "left in TMPDIR";
+    // qemu ran in a directory of its own inside TMPDIR.
+    const std::string qemu_tmpdir = read_file(d + "/tmpdir");
+    EXPECT_EQ(qemu_tmpdir.rfind(tmp + "/", 0), 0u) << qemu_tmpdir;
+    const auto sockets = inspect::socket_dirs_in_cmdline(read_file(d + "/args"));
+    EXPECT_FALSE(sockets.empty()) << "no socket directory on qemu's command line";
+    for (const auto& s : sockets) EXPECT_FALSE(std::filesystem::exists(s)) << "left behind: " << s;
+  }
 }
 
 }  // namespace
