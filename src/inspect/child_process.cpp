@@ -63,7 +63,11 @@ void GuardedChild::end(bool kill_child) noexcept {
     while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
     }
   }
-  const std::vector<std::string> sockets = appliance_socket_dirs(pid_);
+  std::vector<std::string> sockets;
+  try {
+    sockets = appliance_socket_dirs(pid_);  // before the kill: qemu's command line names them
+  } catch (...) {                           // out of memory: kill anyway, leave the directory
+  }
   ::kill(-pid_, SIGKILL);  // the child's group: child, qemu, libguestfs helpers
   ::kill(pid_, SIGKILL);   // in case it had not reached setpgid yet
   int st = 0;

@@ -79,7 +79,7 @@ Outcome run_attempt(const std::string& path, const inspect::ChildDisk& disk,
       child.stop();
       throw Error(ErrorKind::Io, path,
                   "guest inspection timed out after " + std::to_string(timeout.count()) +
-                      " s (appliance killed; raise --timeout or check LIBGUESTFS_BACKEND)");
+                      " s (appliance killed; raise --timeout)");
     }
     if (attempt.launch_deadline && !launched) {
       if (!launch_by && now >= next_look) {
@@ -94,15 +94,17 @@ Outcome run_attempt(const std::string& path, const inspect::ChildDisk& disk,
     }
     pollfd p{child.out_fd(), POLLIN, 0};
     int r = ::poll(&p, 1, 200);
-    if (r < 0 && errno != EINTR) break;
-    if (r <= 0) continue;
     char buf[4096];
-    ssize_t n = ::read(child.out_fd(), buf, sizeof buf);
-    if (n == 0) break;  // EOF: the child is done
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      break;
+    ssize_t n = r > 0 ? ::read(child.out_fd(), buf, sizeof buf) : 0;
+    if ((r < 0 || n < 0) && errno != EINTR && errno != EAGAIN) {
+      const std::string why = std::strerror(errno);
+      child.stop();  // finish() would wait for a child that may never end
+      out.kind = Outcome::Failed;
+      out.error = "cannot read from the guest inspection child: " + why;
+      return out;
     }
+    if (r <= 0 || n < 0) continue;
+    if (n == 0) break;  // EOF: the child is done
     try {
       reader.feed(buf, static_cast<size_t>(n));
     } catch (const Error& e) {
