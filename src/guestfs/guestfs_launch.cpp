@@ -56,7 +56,7 @@ Guestfs launch_appliance(const ChildDisk& disk, bool force_tcg) {
     std::vector<char*> argv;
     for (auto& s : settings) argv.push_back(s.data());
     argv.push_back(nullptr);
-    guestfs_set_backend_settings(g.get(), argv.data());
+    if (guestfs_set_backend_settings(g.get(), argv.data()) == -1) fail(g.get(), "cannot add force_tcg");
   }
   const std::string overlay = checked_disk_overlay(g.get(), disk);
   if (guestfs_add_drive_opts(g.get(), overlay.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",

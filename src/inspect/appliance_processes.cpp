@@ -32,6 +32,7 @@ pid_t process_group_of(const std::string& stat) {
   pid_t pgrp = 0;
   for (char c : rest) {
     if (c < '0' || c > '9') break;
+    if (pgrp > 100'000'000) return -1;  // pids stay below 2^22: not a pid
     pgrp = pgrp * 10 + (c - '0');
   }
   return pgrp;
