@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string_view>
 
 namespace imgtool::inspect {
@@ -45,17 +46,54 @@ bool libguestfs_dir_name(std::string_view dir) {
   return name.size() == 16 && name.substr(0, 10) == "libguestfs";  // mkdtemp's six characters
 }
 
+// The pids (as /proc names) of the processes in group `pgid`.
+std::vector<std::string> group_pids(pid_t pgid) {
+  std::vector<std::string> pids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (process_group_of(slurp("/proc/" + pid + "/stat")) == pgid) pids.push_back(std::move(pid));
+  }
+  return pids;
+}
+
 // NUL-separated command lines of the processes in group `pgid`.
 std::vector<std::string> group_cmdlines(pid_t pgid) {
   std::vector<std::string> cmdlines;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (process_group_of(slurp("/proc/" + pid + "/stat")) != pgid) continue;
-    cmdlines.push_back(slurp("/proc/" + pid + "/cmdline"));
-  }
+  for (const std::string& pid : group_pids(pgid)) cmdlines.push_back(slurp("/proc/" + pid + "/cmdline"));
   return cmdlines;
+}
+
+// Inodes of the sockets the processes `pids` hold open ("socket:[N]").
+std::set<std::string> socket_inodes(const std::vector<std::string>& pids) {
+  std::set<std::string> inodes;
+  for (const std::string& pid : pids) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd", ec)) {
+      std::error_code lec;
+      const std::string target = std::filesystem::read_symlink(e.path(), lec).string();
+      if (target.rfind("socket:[", 0) == 0 && target.back() == ']')
+        inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  return inodes;
+}
+
+void add_unique(std::vector<std::string>& v, std::string s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
+}
+
+// DIR when `path` is DIR/guestfsd.sock or DIR/console.sock with DIR named
+// libguestfsXXXXXX, else "".
+std::string socket_dir_of(std::string_view path) {
+  for (std::string_view sock : {"/guestfsd.sock", "/console.sock"}) {
+    if (path.size() > sock.size() && path.substr(path.size() - sock.size()) == sock) {
+      std::string dir(path.substr(0, path.size() - sock.size()));
+      if (libguestfs_dir_name(dir)) return dir;
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -66,29 +104,44 @@ std::vector<std::string> socket_dirs_in_cmdline(const std::string& cmdline) {
   while ((pos = cmdline.find("path=", pos)) != std::string::npos) {
     pos += 5;
     size_t end = cmdline.find_first_of(std::string_view(",\0", 2), pos);
-    std::string_view value =
-        std::string_view(cmdline).substr(pos, end == std::string::npos ? end : end - pos);
-    for (std::string_view sock : {"/guestfsd.sock", "/console.sock"}) {
-      if (value.size() > sock.size() && value.substr(value.size() - sock.size()) == sock) {
-        std::string dir(value.substr(0, value.size() - sock.size()));
-        if (libguestfs_dir_name(dir) && std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
-          dirs.push_back(dir);
-      }
-    }
+    std::string dir =
+        socket_dir_of(std::string_view(cmdline).substr(pos, end == std::string::npos ? end : end - pos));
+    if (!dir.empty()) add_unique(dirs, std::move(dir));
+  }
+  return dirs;
+}
+
+std::vector<std::string> socket_dirs_in_net_unix(const std::string& table,
+                                                 const std::set<std::string>& inodes) {
+  std::vector<std::string> dirs;
+  std::istringstream in(table);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "Num RefCount Protocol Flags Type St Inode Path": fields 7 and 8.
+    std::istringstream fields(line);
+    std::string field, inode, path;
+    for (int i = 0; i < 7 && fields >> field; ++i) inode = field;
+    if (!(fields >> path) || inodes.count(inode) == 0) continue;
+    std::string dir = socket_dir_of(path);
+    if (!dir.empty()) add_unique(dirs, std::move(dir));
   }
   return dirs;
 }
 
 std::vector<std::string> appliance_socket_dirs(pid_t pgid) {
+  const std::vector<std::string> pids = group_pids(pgid);
+  // Two witnesses: qemu's command line, and, before qemu runs, the listening
+  // socket libguestfs holds open (/proc/net/unix has its path).
+  std::vector<std::string> named = socket_dirs_in_net_unix(slurp("/proc/net/unix"), socket_inodes(pids));
+  for (const std::string& pid : pids)
+    for (std::string& dir : socket_dirs_in_cmdline(slurp("/proc/" + pid + "/cmdline")))
+      add_unique(named, dir);
   std::vector<std::string> dirs;
-  for (const std::string& cmdline : group_cmdlines(pgid)) {
-    for (std::string& dir : socket_dirs_in_cmdline(cmdline)) {
-      struct stat st {};
-      // Only a real directory of ours: never follow a name to somewhere else.
-      if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
-          std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
-        dirs.push_back(std::move(dir));
-    }
+  for (std::string& dir : named) {
+    struct stat st {};
+    // Only a real directory of ours: never follow a name to somewhere else.
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid())
+      dirs.push_back(std::move(dir));
   }
   return dirs;
 }

@@ -34,6 +34,20 @@ TEST(InspectCleanup, SocketDirsFromQemuCommandLine) {
   EXPECT_TRUE(inspect::socket_dirs_in_cmdline("path=libguestfsAb12Cd/guestfsd.sock").empty());
 }
 
+// Before qemu runs, the child's listening socket is the only witness.
+TEST(InspectCleanup, SocketDirsFromOpenSockets) {
+  const std::string table =
+      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+      "0000000080120e0a: 00000002 00000000 00010000 0001 01 4242 /tmp/libguestfsQw3rTy/guestfsd.sock\n"
+      "00000000460652bf: 00000002 00000000 00010000 0001 01 4343 /tmp/libguestfsZz9zZz/guestfsd.sock\n"
+      "00000000460652c0: 00000003 00000000 00000000 0001 03 4444\n"
+      "00000000460652c1: 00000002 00000000 00010000 0001 01 4545 /run/other/guestfsd.sock\n";
+  auto dirs = inspect::socket_dirs_in_net_unix(table, {"4242", "4444", "4545"});
+  ASSERT_EQ(dirs.size(), 1u);
+  EXPECT_EQ(dirs[0], "/tmp/libguestfsQw3rTy");
+  EXPECT_TRUE(inspect::socket_dirs_in_net_unix(table, {}).empty());
+}
+
 TEST(GuestfsCleanup, TimeoutLeavesNoQemuAndNothingInTmpdir) {
   REQUIRE_GUEST_INSPECTION();
   TempDir d;
@@ -78,6 +92,29 @@ TEST(GuestfsCleanup, SigintOrSigtermMidLaunchExits130AndLeavesNothing) {
     EXPECT_FALSE(sockets.empty()) << "no socket directory on qemu's command line";
     for (const auto& s : sockets) EXPECT_FALSE(std::filesystem::exists(s)) << "left behind: " << s;
   }
+}
+
+// Between creating its socket directory and qemu's exec, only the listening
+// socket the child holds names the directory. Here qemu never shows its
+// arguments (the wrapper becomes a plain sleep), as in that window.
+TEST(GuestfsCleanup, InterruptBeforeQemuShowsItsArgumentsStillRemovesTheSocketDirectory) {
+  REQUIRE_GUEST_INSPECTION();
+  TempDir d;
+  const std::string img = make_skeleton(d.file("guest"));
+  const std::string hv =
+      write_hv_wrapper(d.path().string(), "if is_launch \"$@\"; then printf '%s\\0' \"$@\" >" +
+                                              sh_quote(d.file("args")) + "; exec sleep 600.123; fi");
+  Background bg("env " + tcg() + "LIBGUESTFS_HV=" + sh_quote(hv) + " " + imgtool_bin() + " inspect --guest " +
+                sh_quote(img) + " 2>" + sh_quote(d.file("err")));
+  ASSERT_TRUE(eventually(
+      [&] { return processes_mentioning("sleep 600.123").size() > 0 && std::filesystem::exists(d.file("args")); },
+      std::chrono::minutes(5)))
+      << "qemu never started: " << read_file(d.file("err"));
+  ::kill(bg.pid(), SIGINT);
+  EXPECT_EQ(bg.wait(std::chrono::seconds(30)), 130) << read_file(d.file("err"));
+  const auto sockets = inspect::socket_dirs_in_cmdline(read_file(d.file("args")));
+  ASSERT_FALSE(sockets.empty()) << "no socket directory on qemu's command line";
+  for (const auto& s : sockets) EXPECT_FALSE(std::filesystem::exists(s)) << "left behind: " << s;
 }
 
 }  // namespace
