@@ -107,7 +107,9 @@ TEST(GuestfsCleanup, InterruptBeforeQemuShowsItsArgumentsStillRemovesTheSocketDi
   Background bg("env " + tcg() + "LIBGUESTFS_HV=" + sh_quote(hv) + " " + imgtool_bin() + " inspect --guest " +
                 sh_quote(img) + " 2>" + sh_quote(d.file("err")));
   ASSERT_TRUE(eventually(
-      [&] { return processes_mentioning("sleep 600.123").size() > 0 && std::filesystem::exists(d.file("args")); },
+      [&] {
+        return processes_mentioning("sleep 600.123").size() > 0 && std::filesystem::exists(d.file("args"));
+      },
       std::chrono::minutes(5)))
       << "qemu never started: " << read_file(d.file("err"));
   ::kill(bg.pid(), SIGINT);
