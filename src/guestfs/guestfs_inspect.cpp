@@ -1,79 +1,19 @@
-// The one file that uses libguestfs (built only with IMGTOOL_WITH_GUESTFS).
-// Runs inside the child process forked by src/inspect/inspect_runner.cpp.
-#include <guestfs.h>
-
+// What libguestfs finds inside the guest (built only with
+// IMGTOOL_WITH_GUESTFS). Runs inside the child process forked by
+// src/inspect/inspect_runner.cpp.
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "guestfs/guestfs_handle.hpp"
 #include "imgtool/error.hpp"
-#include "inspect/guest_child.hpp"
 
 namespace imgtool::inspect {
 namespace {
 
-struct GuestfsClose {
-  void operator()(guestfs_h* g) const noexcept { guestfs_close(g); }
-};
-using Guestfs = std::unique_ptr<guestfs_h, GuestfsClose>;
-
-// libguestfs returns malloc'ed strings and NULL-terminated string lists.
-std::string take(char* s) {
-  if (s == nullptr) return "";
-  std::string r(s);
-  std::free(s);
-  return r;
-}
-std::vector<std::string> take_list(char** l) {
-  std::vector<std::string> v;
-  if (l == nullptr) return v;
-  for (char** p = l; *p != nullptr; ++p) {
-    v.emplace_back(*p);
-    std::free(*p);
-  }
-  std::free(l);
-  return v;
-}
-
-[[noreturn]] void fail(guestfs_h* g, const std::string& what) {
-  const char* e = guestfs_last_error(g);
-  throw Error(ErrorKind::Io, "", what + ": " + (e ? e : "unknown libguestfs error"));
-}
-
 constexpr const char* kEspGuid = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
-
-Guestfs launch(const std::string& path, const std::string& format, bool force_tcg, std::string* backend) {
-  Guestfs g(guestfs_create());
-  if (!g) throw Error(ErrorKind::Io, "", "cannot create libguestfs handle");
-  guestfs_set_identifier(g.get(), "imgtool");
-  // Errors become exceptions with guestfs_last_error(); libguestfs must not
-  // also print its multi-line help text on stderr.
-  guestfs_set_error_handler(g.get(), nullptr, nullptr);
-  if (force_tcg) {
-    // Keep what the user set in LIBGUESTFS_BACKEND_SETTINGS and add force_tcg.
-    std::vector<std::string> settings = take_list(guestfs_get_backend_settings(g.get()));
-    settings.push_back("force_tcg");
-    std::vector<char*> argv;
-    for (auto& s : settings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    guestfs_set_backend_settings(g.get(), argv.data());
-  }
-  if (guestfs_add_drive_opts(g.get(), path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, format.c_str(),
-                             GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) == -1)
-    fail(g.get(), "cannot add the image to libguestfs");
-  if (guestfs_launch(g.get()) == -1) fail(g.get(), "libguestfs appliance failed to start");
-  *backend = take(guestfs_get_backend(g.get())) + (force_tcg ? " (force_tcg)" : "");
-  return g;
-}
-
-bool user_forced_tcg() {
-  const char* s = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
-  return s != nullptr && std::strstr(s, "force_tcg") != nullptr;
-}
 
 // hw_firmware_type: a GPT ESP partition that holds /EFI means UEFI boot.
 void detect_firmware(guestfs_h* g, GuestFacts* f) {
@@ -122,19 +62,12 @@ bool module_present(guestfs_h* g, const char* name) {
 
 }  // namespace
 
-GuestFacts guestfs_inspect(const std::string& path, const std::string& format) {
+GuestFacts guestfs_inspect(const ChildDisk& disk, bool force_tcg,
+                           const std::function<void(const std::string& accelerator)>& launched) {
   GuestFacts f;
-  Guestfs g;
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    g = launch(path, format, user_forced_tcg(), &f.backend);
-  } catch (const Error&) {
-    // /dev/kvm can open and yet qemu aborts under it; libguestfs does not
-    // fall back by itself. Retry once with TCG, but only after a fast failure
-    // (a slow one is not an acceleration problem).
-    if (user_forced_tcg() || std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) throw;
-    g = launch(path, format, true, &f.backend);
-  }
+  Guestfs g = launch_appliance(disk, force_tcg);
+  launched(accelerator_in_use(g.get()));
+  f.backend = take(guestfs_get_backend(g.get()));
   guestfs_h* h = g.get();
   detect_firmware(h, &f);
 

@@ -1,16 +1,28 @@
 #pragma once
-// The boundary between the always-built inspection runner and the one
-// libguestfs source file (src/guestfs/guestfs_inspect.cpp, built only with
-// IMGTOOL_WITH_GUESTFS). Runs inside the forked child.
+// The boundary between the always-built inspection runner and the libguestfs
+// sources (src/guestfs/, built only with IMGTOOL_WITH_GUESTFS). Runs inside
+// the forked child.
+#include <functional>
 #include <string>
 
 #include "imgtool/inspect.hpp"
 
 namespace imgtool::inspect {
 
-// Inspects `path` (read-only, explicit `format`) in this process and returns
-// the facts. Throws Error on failure. Only defined when the build has libguestfs.
-GuestFacts guestfs_inspect(const std::string& path, const std::string& format);
+// The disk as the child hands it to libguestfs: the descriptor imgtool
+// checked (inherited across fork) and its qemu format name.
+struct ChildDisk {
+  int fd = -1;
+  std::string format;
+};
+
+// Inspects `disk` (read-only) in this process and returns the facts
+// (`backend`: the libguestfs backend's name). `force_tcg` adds force_tcg to
+// the backend settings. `launched` is called once the appliance is up, with
+// the accelerator it runs on ("kvm" or "tcg"). Throws Error on failure. Only
+// defined when the build has libguestfs.
+GuestFacts guestfs_inspect(const ChildDisk& disk, bool force_tcg,
+                           const std::function<void(const std::string& accelerator)>& launched);
 
 // Facts <-> JSON, for the pipe between the child and the parent.
 std::string facts_to_json(const GuestFacts& f);

@@ -1,6 +1,7 @@
 // Facts → Glance properties. Rules measured on Debian 12 guests (issue 7) and
 // Glance's useful-image-properties list; virt-v2v's
-// output/openstack_image_properties.ml makes the same choices.
+// output/openstack_image_properties.ml makes the same choices, except for
+// hw_scsi_model (see below).
 #include <cstdio>
 
 #include "imgtool/inspect.hpp"
@@ -49,12 +50,21 @@ std::map<std::string, std::string> glance_properties(const GuestFacts& f) {
   put("os_version", os_version(f));
   put("architecture", architecture(f.arch));
   if (f.qemu_guest_agent && *f.qemu_guest_agent) p["hw_qemu_guest_agent"] = "yes";
-  if (f.virtio_blk) {
+  // Disk bus: virtio-blk whenever the guest has it. It is Nova's default on
+  // KVM, so the root disk keeps its name (/dev/vda) and needs no other driver
+  // in the initramfs; moving a guest that can do both to scsi is the
+  // operator's call (--property hw_disk_bus=scsi), not a guess from the files.
+  if (f.virtio_blk)
     p["hw_disk_bus"] = "virtio";
-  } else if (f.virtio_scsi) {
+  else if (f.virtio_scsi)
     p["hw_disk_bus"] = "scsi";
-    p["hw_scsi_model"] = "virtio-scsi";
-  }
+  // SCSI controller model: whenever the guest can drive virtio-scsi, and
+  // independently of the disk bus. Without it Nova puts any SCSI device (a
+  // volume attached with bus scsi, a SCSI cd-rom, hw_disk_bus=scsi set later)
+  // on the emulated LSI controller, which a cloud kernel such as Debian 12's
+  // has no driver for. virt-v2v sets it only with hw_disk_bus=scsi because it
+  // picks one bus; here it describes what the guest supports.
+  if (f.virtio_scsi) p["hw_scsi_model"] = "virtio-scsi";
   if (f.virtio_net) p["hw_vif_model"] = "virtio";
   if (f.firmware == "uefi") p["hw_firmware_type"] = "uefi";
   return p;

@@ -4,13 +4,29 @@
 # put in them (OUTDIR/<name>.facts, KEY=VALUE) so tests assert against the
 # guest, not a hard-coded point release.
 #
-#   make_guest.sh skeleton OUTDIR   # < 1 s: an ext4 filesystem with just what inspection reads
-#   make_guest.sh debian OUTDIR     # ~35 s+: debootstrap'ed Debian 12 on a GPT disk with an ESP
+#   make_guest.sh skeleton OUTDIR [OPTIONS]  # < 1 s: an ext4 filesystem with just what inspection reads
+#   make_guest.sh debian OUTDIR               # ~35 s+: debootstrap'ed Debian 12 on a GPT disk with an ESP
+#
+# Skeleton options:
+#   --hostname NAME     /etc/hostname (default skeleton-guest), to tell two images apart
+#   --builtin-virtio    virtio_blk, virtio_scsi and virtio_net built into the kernel:
+#                       listed in modules.builtin, no .ko files (the other way,
+#                       besides modules, a kernel carries them)
 #
 # Output: OUTDIR/<name>.raw (raw disk image) and OUTDIR/<name>.facts.
 set -euo pipefail
 kind=${1:?kind: skeleton|debian}
 out=${2:?outdir}
+shift 2
+hostname=skeleton-guest
+builtin_virtio=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hostname) hostname=${2:?--hostname NAME}; shift 2 ;;
+    --builtin-virtio) builtin_virtio=yes; shift ;;
+    *) echo "make_guest.sh: unknown option $1" >&2; exit 64 ;;
+  esac
+done
 mkdir -p "$out"
 work=$(mktemp -d "$out/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -28,7 +44,7 @@ VERSION_CODENAME=bookworm
 ID=debian
 OS
   echo "12.7" >"$r/etc/debian_version"
-  echo "skeleton-guest" >"$r/etc/hostname"
+  echo "$hostname" >"$r/etc/hostname"
   printf 'UUID=0 / ext4 defaults 0 1\n' >"$r/etc/fstab"
   # ELF binaries tell libguestfs the architecture.
   cp /bin/ls /bin/bash "$r/bin/"
@@ -45,18 +61,25 @@ Architecture: amd64
 Version: 1:7.2+dfsg-7+deb12u7
 
 DPKG
-  local kv=6.1.0-99-amd64
+  local kv=6.1.0-99-amd64 scsi_model=
   mkdir -p "$r/lib/modules/$kv/kernel/drivers/block"
-  cp /bin/true "$r/lib/modules/$kv/kernel/drivers/block/virtio_blk.ko"
-  printf 'kernel/drivers/net/virtio_net.ko\n' >"$r/lib/modules/$kv/modules.builtin"
+  if [ "$builtin_virtio" = yes ]; then
+    printf 'kernel/drivers/block/virtio_blk.ko\nkernel/drivers/scsi/virtio_scsi.ko\nkernel/drivers/net/virtio_net.ko\n' \
+      >"$r/lib/modules/$kv/modules.builtin"
+    scsi_model=virtio-scsi
+  else
+    cp /bin/true "$r/lib/modules/$kv/kernel/drivers/block/virtio_blk.ko"
+    printf 'kernel/drivers/net/virtio_net.ko\n' >"$r/lib/modules/$kv/modules.builtin"
+  fi
   cat >"$out/skeleton.facts" <<FACTS
 os_type=linux
 os_distro=debian
 os_version=12
 architecture=x86_64
-hostname=skeleton-guest
+hostname=${hostname}
 hw_qemu_guest_agent=yes
 hw_disk_bus=virtio
+hw_scsi_model=${scsi_model}
 hw_vif_model=virtio
 hw_firmware_type=
 FACTS
@@ -83,15 +106,16 @@ case "$kind" in
     echo "debian-guest" >"$work/root/etc/hostname"
     printf 'LABEL=root / ext4 defaults 0 1\nLABEL=ESP /boot/efi vfat defaults 0 2\n' >"$work/root/etc/fstab"
     mkdir -p "$work/root/boot/efi"
-    # Kernel modules as a Debian kernel package lays them out (the kernel
-    # itself is not needed for inspection).
+    # Kernel modules as a Debian kernel package lays them out, virtio_blk and
+    # virtio_scsi both, as in Debian 12's generic and cloud kernels (the
+    # kernel itself is not needed for inspection).
     kvs=(/lib/modules/*)
     [ -d "${kvs[0]}" ] || { echo "make_guest.sh: no kernel in /lib/modules (scripts/deps.sh guestfs)" >&2; exit 2; }
     kv=$(basename "${kvs[0]}")
-    mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/block" "$work/root/lib/modules/$kv/kernel/drivers/net"
+    mkdir -p "$work/root/lib/modules/$kv/kernel/drivers/"{block,net,scsi}
     # The host's module when it has one (maybe compressed: .ko.xz); otherwise
     # a stand-in file, which is all inspection looks at.
-    for m in block/virtio_blk net/virtio_net; do
+    for m in block/virtio_blk scsi/virtio_scsi net/virtio_net; do
       mods=(/lib/modules/"$kv"/kernel/drivers/$m.ko*)
       if [ -e "${mods[0]}" ]; then src=${mods[0]}; else src=/bin/true; fi
       cp "$src" "$work/root/lib/modules/$kv/kernel/drivers/$m.ko"
@@ -121,6 +145,7 @@ architecture=x86_64
 hostname=debian-guest
 hw_qemu_guest_agent=${qga}
 hw_disk_bus=virtio
+hw_scsi_model=virtio-scsi
 hw_vif_model=virtio
 hw_firmware_type=uefi
 FACTS
