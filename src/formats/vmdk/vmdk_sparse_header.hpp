@@ -17,9 +17,10 @@
 
 namespace imgtool::vmdk {
 
-// Caps (STYLE.md §2): qemu refuses more than 512 GTEs per GT ("L2 table size
-// too big"); grains are a power of two up to 1 MiB (VMware and qemu write 64 KiB;
-// open-vmdk accepts at most 128 sectors); qemu caps the L1 (GD) at 32 Mi entries.
+// Caps, checked before anything is allocated: qemu refuses more than 512
+// GTEs per GT ("L2 table size too big"); grains are a power of two up to
+// 1 MiB (VMware and qemu write 64 KiB; open-vmdk accepts at most 128
+// sectors); qemu caps the L1 (GD) at 32 Mi entries.
 inline constexpr uint32_t kMaxGtesPerGt = kGtesPerGt;
 inline constexpr uint64_t kMaxGrainSectors = 2048;
 inline constexpr uint64_t kMaxGdEntries = uint64_t{32} << 20;
