@@ -71,8 +71,9 @@ class SparseCheck {
 
   // The header's own fields and the regions it names; the footer against it.
   void header_findings() {
-    if (eh_.version < 1 || eh_.version > 3)
-      corrupt(FindingKind::Metadata, "header version " + num(eh_.version) + " (expected 1..3)");
+    if (eh_.version < kVersionSparse || eh_.version > kMaxVersion)
+      corrupt(FindingKind::Metadata, "header version " + num(eh_.version) + " (expected " +
+                                         num(kVersionSparse) + ".." + num(kMaxVersion) + ")");
     meta_.push_back({0, kSector, "sparse header"});
     if (h_.desc_offset != 0 || h_.desc_size != 0) {
       // oslo VMDKInspector: the descriptor must start at 0x200.
@@ -109,8 +110,9 @@ class SparseCheck {
       if (!ft->footer_marker.pad_zero)
         corrupt(FindingKind::Metadata, "footer marker at " + io::hex(ft->offset) + " has non-zero padding");
       if (!ft->eos.pad_zero)
-        corrupt(FindingKind::Metadata,
-                "end-of-stream marker at " + io::hex(ft->offset + 2 * kSector) + " has non-zero padding");
+        corrupt(FindingKind::Metadata, "end-of-stream marker at " +
+                                           io::hex(ft->offset + footer::kEosSector * kSector) +
+                                           " has non-zero padding");
     }
   }
 
@@ -188,10 +190,10 @@ class SparseCheck {
             return what() + ": grain marker lba " + num(m.lba) + ", expected " + num(gi * eh_.grain_size);
           });
         len = marker::kGrainHeaderBytes;
-        if (m.size == 0 || m.size > 2 * g_.grain_bytes)
+        if (m.size == 0 || m.size > max_compressed_grain_bytes(g_))
           corrupt_lazy(FindingKind::Metadata, [&] {
             return what() + ": grain marker data size " + num(m.size) + " (expected 1.." +
-                   num(2 * g_.grain_bytes) + ")";
+                   num(max_compressed_grain_bytes(g_)) + ")";
           });
         else
           len += m.size;  // a size out of range says nothing about the bytes after the marker

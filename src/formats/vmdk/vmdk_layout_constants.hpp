@@ -38,6 +38,13 @@ inline constexpr uint64_t kCompressAlgorithm = 77;  // u16: kCompressDeflate
 // that went through a text-mode transfer has them mangled.
 inline constexpr char kNewlineTestBytes[4] = {'\n', ' ', '\r', '\n'};
 
+// hdr::kVersion values: 1; 2 when GTEs may be kGteZeroed; 3 for compressed
+// (stream-optimized) extents, as qemu and open-vmdk write them.
+inline constexpr uint32_t kVersionSparse = 1;
+inline constexpr uint32_t kVersionZeroedGrain = 2;
+inline constexpr uint32_t kVersionCompressed = 3;
+inline constexpr uint32_t kMaxVersion = kVersionCompressed;
+
 // Header flags (SPARSEFLAG_*).
 inline constexpr uint32_t kFlagNlDetect = 1u << 0;
 inline constexpr uint32_t kFlagRgd = 1u << 1;        // redundant grain directory present
@@ -84,6 +91,11 @@ inline constexpr uint64_t kHeaderBytes = 16;  // what imgtool reads of it
 
 // The stream-optimized footer: the last three sectors are the footer marker,
 // a header copy (with the real gdOffset) and the end-of-stream marker.
+namespace footer {
+inline constexpr uint64_t kMarkerSector = 0;
+inline constexpr uint64_t kHeaderSector = 1;
+inline constexpr uint64_t kEosSector = 2;
+}  // namespace footer
 inline constexpr uint64_t kFooterSectors = 3;
 
 }  // namespace imgtool::vmdk

@@ -120,9 +120,9 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
     data_len = m.size;
     data_off = host + marker::kGrainHeaderBytes;
     const uint64_t want = g * hdr_.grain_size;
-    if (data_len == 0 || data_len > 2 * geo_.grain_bytes)
+    if (data_len == 0 || data_len > max_compressed_grain_bytes(geo_))
       fail("grain marker for grain " + num(g) + " has data size " + num(data_len) + " (expected 1.." +
-               num(2 * geo_.grain_bytes) + ")",
+               num(max_compressed_grain_bytes(geo_)) + ")",
            host);
     if (lba != want)
       fail("grain marker for grain " + num(g) + " has lba " + num(lba) + ", expected " + num(want), host);
@@ -132,7 +132,7 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
            host);
   } else {
     // qemu reads up to two grains and lets zlib find the stream end.
-    data_len = std::min(2 * geo_.grain_bytes, fsize - host);
+    data_len = std::min(max_compressed_grain_bytes(geo_), fsize - host);
   }
   std::vector<std::byte> in = src_->read_vector(data_off, data_len);
   auto out = std::make_shared<std::vector<std::byte>>(geo_.grain_bytes);

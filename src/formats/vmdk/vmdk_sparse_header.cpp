@@ -103,28 +103,30 @@ Footer read_footer(const ByteSource& src) {
   f.offset = size - kFooterSectors * kSector;
   std::vector<std::byte> b = src.read_vector(f.offset, kFooterSectors * kSector);
   io::Bytes all(b);
-  f.footer_marker = parse_marker(all.subspan(0, kSector));
-  f.header = parse_sparse_header(all.subspan(kSector, kSector));
-  f.eos = parse_marker(all.subspan(2 * kSector, kSector));
+  const uint64_t header_at = footer::kHeaderSector * kSector, eos_at = footer::kEosSector * kSector;
+  f.footer_marker = parse_marker(all.subspan(footer::kMarkerSector * kSector, kSector));
+  f.header = parse_sparse_header(all.subspan(header_at, kSector));
+  f.eos = parse_marker(all.subspan(eos_at, kSector));
   // qemu vmdk_open_vmdk4 "Invalid footer": the same sanity checks, with details.
-  if (!is_kdmv_magic(all.subspan(kSector, kSector)))
-    bad("invalid footer: header copy at offset " + io::hex(f.offset + kSector) + " lacks the KDMV magic",
-        f.offset + kSector);
+  if (!is_kdmv_magic(all.subspan(header_at, kSector)))
+    bad("invalid footer: header copy at offset " + io::hex(f.offset + header_at) + " lacks the KDMV magic",
+        f.offset + header_at);
   if (f.footer_marker.size != 0 || f.footer_marker.type != kMarkerFooter)
     bad("invalid footer: marker at " + io::hex(f.offset) + " has size " + num(f.footer_marker.size) +
             " type " + num(f.footer_marker.type) + " (expected size 0 type 3)",
         f.offset);
   if (f.eos.val != 0 || f.eos.size != 0 || f.eos.type != kMarkerEos)
-    bad("invalid footer: end-of-stream marker at " + io::hex(f.offset + 2 * kSector) + " has val " +
+    bad("invalid footer: end-of-stream marker at " + io::hex(f.offset + eos_at) + " has val " +
             num(f.eos.val) + " size " + num(f.eos.size) + " type " + num(f.eos.type) + " (expected all 0)",
-        f.offset + 2 * kSector);
+        f.offset + eos_at);
   return f;
 }
 
 SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size) {
   SparseGeometry g;
-  if (h.version > 3)
-    throw Error(ErrorKind::Unsupported, "", "unsupported VMDK version " + num(h.version) + " (1..3 known)",
+  if (h.version > kMaxVersion)
+    throw Error(ErrorKind::Unsupported, "",
+                "unsupported VMDK version " + num(h.version) + " (1.." + num(kMaxVersion) + " known)",
                 hdr::kVersion);
   if (h.gd_offset == kGdAtEnd)
     bad("footer also has gdOffset GD_AT_END (expected a real offset)", hdr::kGdOffset);

@@ -105,6 +105,12 @@ struct SparseGeometry {
   uint64_t rgd_offset_bytes = 0;  // 0 = none
 };
 
+// The most compressed bytes one grain may take: qemu reads at most two
+// grains' worth (vmdk_read_extent).
+inline uint64_t max_compressed_grain_bytes(const SparseGeometry& g) {
+  return 2 * g.grain_bytes;
+}
+
 // Checks every field qemu and imgtool's caps care about against `file_size`
 // and returns the geometry; throws Format/Unsupported with value and limit.
 SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size);

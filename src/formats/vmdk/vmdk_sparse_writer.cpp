@@ -94,7 +94,7 @@ class SparseWriter final : public convert::TargetWriter {
     start_ = sink_.position();
 
     SparseHeader h = writer_header();
-    h.version = opts_.zeroed_grain ? 2 : 1;
+    h.version = opts_.zeroed_grain ? kVersionZeroedGrain : kVersionSparse;
     h.flags = kFlagNlDetect | kFlagRgd | (opts_.zeroed_grain ? kFlagZeroGrain : 0);
     h.capacity = capacity_;
     h.rgd_offset = rgd_offset_;

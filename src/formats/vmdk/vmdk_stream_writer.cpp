@@ -51,7 +51,7 @@ class StreamWriter final : public convert::TargetWriter {
     start_ = sink_.position();
 
     header_ = writer_header();
-    header_.version = 3;  // qemu and open-vmdk write 3 for compressed extents
+    header_.version = kVersionCompressed;  // what qemu and open-vmdk write
     header_.flags =
         kFlagNlDetect | kFlagCompressed | kFlagMarkers | (opts_.zeroed_grain ? kFlagZeroGrain : 0);
     header_.capacity = capacity_;
