@@ -131,15 +131,15 @@ class SparseCheck {
     for (size_t a = 0, b = 0; a < t.size(); a = b) {
       if (++steps_ % kCheckPollEvery == 0) throw_if_interrupted();
       for (b = a + 1; b < t.size() && t[b].first == t[a].first;) ++b;
-      if (b - a > 1) {
-        std::string which;
-        for (size_t k = a; k < std::min(b, a + 4); ++k) which += (k == a ? "" : ", ") + num(t[k].second);
-        if (b - a > 4) which += ", ...";
-        corrupt(FindingKind::Overlap, "grain table at " + io::hex(uint64_t{t[a].first} * kSector) +
-                                          " is named by " + num(b - a) + " grain directory entries (" +
-                                          which + "); its grains are checked once, for entry " +
-                                          num(t[a].second));
-      }
+      if (b - a > 1)
+        corrupt_lazy(FindingKind::Overlap, [&] {
+          std::string which;
+          for (size_t k = a; k < std::min(b, a + 4); ++k) which += (k == a ? "" : ", ") + num(t[k].second);
+          if (b - a > 4) which += ", ...";
+          return "grain table at " + io::hex(uint64_t{t[a].first} * kSector) + " is named by " + num(b - a) +
+                 " grain directory entries (" + which + "); its grains are checked once, for entry " +
+                 num(t[a].second);
+        });
       t[kept++] = {t[a].second, t[a].first};
     }
     t.resize(kept);
@@ -149,11 +149,11 @@ class SparseCheck {
 
   void walk_table(uint64_t i, uint32_t sector) {
     const uint64_t off = uint64_t{sector} * kSector;
-    if (off > fsize_ || g_.gt_bytes > fsize_ - off) {
-      corrupt(FindingKind::PastEof, "grain directory entry " + num(i) + " points at a grain table at " +
-                                        io::hex(off) + " that ends past EOF (" + num(fsize_) + " bytes)");
-      return;
-    }
+    if (off > fsize_ || g_.gt_bytes > fsize_ - off)
+      return corrupt_lazy(FindingKind::PastEof, [&] {
+        return "grain directory entry " + num(i) + " points at a grain table at " + io::hex(off) +
+               " that ends past EOF (" + num(fsize_) + " bytes)";
+      });
     over_metadata(off, g_.gt_bytes, [&] { return "grain table " + num(i) + " at " + io::hex(off); });
     record(sector, g_.gt_bytes, kTableKey | i);
     end_ = std::max(end_, off + g_.gt_bytes);
