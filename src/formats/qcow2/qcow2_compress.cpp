@@ -8,16 +8,20 @@
 
 #include <memory>
 
+#include "formats/qcow2/qcow2_layout.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 #include "imgtool/error.hpp"
 
-namespace imgtool::convert::qcow2w {
+namespace imgtool::qcow2 {
 namespace {
 
 struct Deflater {
   z_stream z{};
   bool ok = false;
-  Deflater() { ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) == Z_OK; }
+  Deflater() {
+    ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kDeflateWindowBits, 9, Z_DEFAULT_STRATEGY) ==
+         Z_OK;
+  }
   ~Deflater() {
     if (ok) deflateEnd(&z);
   }
@@ -90,4 +94,4 @@ std::vector<std::byte> compress_cluster(bool zstd, std::span<const std::byte> in
   return out;
 }
 
-}  // namespace imgtool::convert::qcow2w
+}  // namespace imgtool::qcow2

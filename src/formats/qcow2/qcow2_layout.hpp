@@ -1,13 +1,17 @@
 #pragma once
-// The qcow2 header layout: field offsets shared by the reader (qcow2_header.cpp)
-// and the writer (qcow2_writer_meta.cpp), so that no offset or magic is
-// written twice (qemu docs/interop/qcow2.txt "Header"; big-endian).
+// The qcow2 on-disk layout shared by the reader (qcow2_header.cpp, ...) and
+// the writer (qcow2_writer_meta.cpp, qcow2_writer.cpp, qcow2_compress.cpp):
+// header field offsets, extension types, compression types and the
+// compressed cluster descriptor, so that no offset or magic is written twice
+// (qemu docs/interop/qcow2.txt "Header"; big-endian). Feature bits and caps
+// are in qcow2_header.hpp, table entry flags in qcow2_tables.hpp.
 #include <cstdint>
 
 namespace imgtool::qcow2 {
 
 inline constexpr uint32_t kMagic = 0x514649fb;  // "QFI\xfb"
 
+// clang-format off
 namespace hdr {
 inline constexpr uint64_t kMagic = 0;                    // u32
 inline constexpr uint64_t kVersion = 4;                  // u32: 2 or 3
@@ -32,6 +36,10 @@ inline constexpr uint64_t kV3MinLength = 104;            // the smallest version
 inline constexpr uint64_t kCompressionType = 104;        // u8 (v3, header_length > 104)
 inline constexpr uint64_t kV3Length = 112;               // what qemu writes: 104 + compression type + padding
 }  // namespace hdr
+// clang-format on
+
+// hdr::kRefcountOrder: refcounts are 1 to 64 bits wide.
+inline constexpr uint32_t kMaxRefcountOrder = 6;
 
 // Header extensions: {u32 type, u32 length, data padded to 8}.
 namespace ext {
@@ -42,5 +50,27 @@ inline constexpr uint32_t kBitmaps = 0x23852875;
 inline constexpr uint32_t kCryptoHeader = 0x0537be77;
 inline constexpr uint32_t kDataFile = 0x44415441;
 }  // namespace ext
+
+// Table entries: u64 each (standard L2; extended L2 entries are two u64).
+inline constexpr uint64_t kL1EntryBytes = 8;
+inline constexpr uint64_t kL2EntryBytes = 8;
+inline constexpr uint64_t kReftableEntryBytes = 8;
+
+// qemu's BDRV_SECTOR_SIZE: virtual sizes are whole sectors, and compressed
+// cluster descriptors count their size in sectors.
+inline constexpr uint64_t kSector = 512;
+
+// hdr::kCompressionType values.
+inline constexpr uint8_t kCompressionZlib = 0;  // raw deflate (no zlib header), 4 KiB window
+inline constexpr uint8_t kCompressionZstd = 1;
+// zlib's windowBits for qcow2's raw deflate (qemu qcow2-threads.c: -12).
+inline constexpr int kDeflateWindowBits = -12;
+
+// qcow2.txt "Compressed Clusters Descriptor": bits 0..x-1 hold the host
+// offset, bits x..61 the number of additional kSector sectors, where
+// x = 62 - (cluster_bits - 8).
+inline constexpr unsigned compressed_offset_bits(uint32_t cluster_bits) {
+  return 62 - (cluster_bits - 8);
+}
 
 }  // namespace imgtool::qcow2

@@ -14,22 +14,25 @@
 //           fact.
 //
 // L2 tables follow their data so that only one L2 table is in memory.
-#include "formats/driver.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 
 #include <algorithm>
+#include <climits>
 
+#include "formats/driver.hpp"
+#include "formats/qcow2/qcow2_header.hpp"
+#include "formats/qcow2/qcow2_layout.hpp"
+#include "formats/qcow2/qcow2_tables.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
-namespace imgtool::convert {
+namespace imgtool::qcow2 {
 namespace {
 
-using namespace qcow2w;
-
-class Qcow2Writer final : public TargetWriter {
+class Qcow2Writer final : public convert::TargetWriter {
  public:
-  Qcow2Writer(ByteSink& sink, Options o) : sink_(sink), o_(o), c_(o.cluster_size()), l2_entries_(c_ / 8) {
+  Qcow2Writer(ByteSink& sink, WriterOptions o)
+      : sink_(sink), o_(o), c_(o.cluster_size()), l2_entries_(c_ / kL2EntryBytes) {
     if (o_.compress && !sink_.seekable())
       throw Error(ErrorKind::Unsupported, sink_.name(),
                   "compressed qcow2 (-c) needs a seekable output (its tables follow data whose "
@@ -42,18 +45,19 @@ class Qcow2Writer final : public TargetWriter {
   bool needs_plan() const override { return forward_ && !o_.prealloc_metadata; }
   bool compresses() const override { return o_.compress; }
 
-  void begin(const TargetPlan& plan) override {
-    vsize_ = io::align_up(plan.virtual_size, 512);
+  void begin(const convert::TargetPlan& plan) override {
+    vsize_ = io::align_up(plan.virtual_size, kSector);
     uint64_t cov = l2_entries_ * c_;
     uint64_t l1 = io::div_round_up(vsize_, cov);
     // qemu: the L1 table may hold at most 32 MiB (QCOW_MAX_L1_SIZE).
-    if (l1 > (uint64_t{32} << 20) / 8)
+    if (l1 > kMaxL1Bytes / kL1EntryBytes)
       throw Error(ErrorKind::Unsupported, sink_.name(),
                   "virtual size " + std::to_string(vsize_) + " needs " + std::to_string(l1) +
-                      " L1 entries; qcow2 allows 4194304 with cluster_size " + std::to_string(c_));
+                      " L1 entries; qcow2 allows " + std::to_string(kMaxL1Bytes / kL1EntryBytes) +
+                      " with cluster_size " + std::to_string(c_));
     l1_.assign(static_cast<size_t>(l1), 0);
     // A 0-byte disk has no L1 cluster at all (qemu-img check would count one as leaked).
-    l1_clusters_ = io::div_round_up(l1 * 8, c_);
+    l1_clusters_ = io::div_round_up(l1 * kL1EntryBytes, c_);
     if (forward_) {
       if (!plan.data_ranges_known && !o_.prealloc_metadata)
         throw Error(ErrorKind::Usage, sink_.name(), "qcow2 forward layout needs the data plan");
@@ -129,14 +133,14 @@ class Qcow2Writer final : public TargetWriter {
     RefcountLayout rl = refcount_layout(before, c_, o_.refcount_order);
     const uint64_t table_off = sink_.position();
     write_refcounts(rl, table_off, before + rl.table_clusters + rl.block_clusters);
-    std::vector<std::byte> hdr = encode_header(o_, header_layout(l1_off, table_off, rl));
-    hdr.resize(512);  // the rest of cluster 0 is already zero
-    sink_.pwrite(0, hdr);
+    std::vector<std::byte> header = encode_header(o_, header_layout(l1_off, table_off, rl));
+    header.resize(hdr::kV3Length);  // the rest of cluster 0 is already zero
+    sink_.pwrite(0, header);
   }
 
  private:
   // ---- forward layout ------------------------------------------------------
-  void begin_forward(const TargetPlan& plan) {
+  void begin_forward(const convert::TargetPlan& plan) {
     counts_.assign(l1_.size(), 0);
     const uint64_t clusters = io::div_round_up(vsize_, c_);
     if (o_.prealloc_metadata) {
@@ -251,7 +255,7 @@ class Qcow2Writer final : public TargetWriter {
       throw Error(ErrorKind::Io, sink_.name(), "internal: L2 table not at its planned offset", at);
     l1_[static_cast<size_t>(l2_index_)] = at | kOflagCopied;
     std::vector<std::byte> buf(static_cast<size_t>(c_));
-    for (size_t k = 0; k < l2_.size(); ++k) io::store_be64(buf, k * 8, l2_[k]);
+    for (size_t k = 0; k < l2_.size(); ++k) io::store_be64(buf, k * kL2EntryBytes, l2_[k]);
     sink_.write(buf);
     note_meta_cluster();
     l2_open_ = false;
@@ -277,10 +281,10 @@ class Qcow2Writer final : public TargetWriter {
     const uint64_t cap = bits >= 16 ? 65535 : (uint64_t{1} << bits) - 1;
     uint64_t p = sink_.position();
     if (p % c_ != 0 && refs_at(p / c_) >= cap) pad_to_cluster(), p = sink_.position();
-    // qcow2.txt "Compressed Clusters Descriptor": x = 62 - (cluster_bits - 8);
-    // offset in bits 0..x-1, additional 512-byte sectors in bits x..61.
-    const uint64_t shift = 62 - (o_.cluster_bits - 8);
-    const uint64_t sectors = (p + z.size() - 1) / 512 - p / 512;
+    // qcow2.txt "Compressed Clusters Descriptor" (compressed_offset_bits):
+    // host offset, then the additional sectors the data touches.
+    const uint64_t shift = compressed_offset_bits(o_.cluster_bits);
+    const uint64_t sectors = (p + z.size() - 1) / kSector - p / kSector;
     set_l2(g, p | (sectors << shift) | kOflagCompressed);
     for (uint64_t h = p / c_; h <= (p + z.size() - 1) / c_; ++h) add_ref(h);
     sink_.write(z);
@@ -306,10 +310,12 @@ class Qcow2Writer final : public TargetWriter {
 
   void write_l1_table() {
     std::vector<std::byte> buf(static_cast<size_t>(c_));
+    const uint64_t per_cluster = c_ / kL1EntryBytes;
     size_t k = 0;
     for (uint64_t cl = 0; cl < l1_clusters_; ++cl) {
       std::fill(buf.begin(), buf.end(), std::byte{0});
-      for (size_t j = 0; j < l2_entries_ && k < l1_.size(); ++j, ++k) io::store_be64(buf, j * 8, l1_[k]);
+      for (size_t j = 0; j < per_cluster && k < l1_.size(); ++j, ++k)
+        io::store_be64(buf, j * kL1EntryBytes, l1_[k]);
       sink_.write(buf);
       note_meta_cluster();
     }
@@ -319,14 +325,15 @@ class Qcow2Writer final : public TargetWriter {
   // refblocks after it, covering `total` host clusters.
   void write_refcounts(const RefcountLayout& rl, uint64_t table_off, uint64_t total) {
     if (sink_.position() != table_off) throw Error(ErrorKind::Io, sink_.name(), "internal: reftable offset");
-    const uint64_t per_block = c_ * 8 / (uint64_t{1} << o_.refcount_order);
+    const uint64_t per_block = c_ * CHAR_BIT / (uint64_t{1} << o_.refcount_order);
+    const uint64_t per_table_cluster = c_ / kReftableEntryBytes;
     const uint64_t first_block = table_off / c_ + rl.table_clusters;
     std::vector<std::byte> buf(static_cast<size_t>(c_));
     uint64_t b = 0;
     for (uint64_t cl = 0; cl < rl.table_clusters; ++cl) {
       std::fill(buf.begin(), buf.end(), std::byte{0});
-      for (size_t j = 0; j < l2_entries_ && b < rl.block_clusters; ++j, ++b)
-        io::store_be64(buf, j * 8, (first_block + b) * c_);
+      for (size_t j = 0; j < per_table_cluster && b < rl.block_clusters; ++j, ++b)
+        io::store_be64(buf, j * kReftableEntryBytes, (first_block + b) * c_);
       sink_.write(buf);
     }
     for (b = 0; b < rl.block_clusters; ++b) {
@@ -343,7 +350,7 @@ class Qcow2Writer final : public TargetWriter {
   }
 
   ByteSink& sink_;
-  Options o_;
+  WriterOptions o_;
   const uint64_t c_;
   const uint64_t l2_entries_;
   bool forward_ = false;
@@ -363,16 +370,18 @@ class Qcow2Writer final : public TargetWriter {
 };
 
 }  // namespace
-}  // namespace imgtool::convert
+}  // namespace imgtool::qcow2
 
 namespace imgtool::formats {
 
 std::unique_ptr<convert::TargetWriter> make_qcow2_writer(ByteSink& sink, const convert::TargetOptions& opts) {
-  return std::make_unique<convert::Qcow2Writer>(sink, convert::qcow2w::parse_options(opts, sink.name()));
+  return std::make_unique<qcow2::Qcow2Writer>(sink, qcow2::parse_writer_options(opts, sink.name()));
 }
 
 // Compressed clusters' sizes are known only after compression, and the tables
 // that point at them come after them: the header is patched at the end.
-bool qcow2_needs_seekable_sink(const convert::TargetOptions& opts) { return opts.compress; }
+bool qcow2_needs_seekable_sink(const convert::TargetOptions& opts) {
+  return opts.compress;
+}
 
 }  // namespace imgtool::formats

@@ -1,6 +1,9 @@
 #pragma once
 // qcow2 target writer internals (qemu docs/interop/qcow2.txt; qemu's own
-// choices from block/qcow2.c qcow2_co_create and block/qcow2-threads.c).
+// choices from block/qcow2.c qcow2_co_create and block/qcow2-threads.c). The
+// on-disk constants are the reader's: qcow2_layout.hpp (header offsets,
+// magic, compression types), qcow2_header.hpp (feature bits, caps) and
+// qcow2_tables.hpp (L1/L2 entry flags).
 //   qcow2_writer_options.cpp  -o parsing with qemu-img's names and rules
 //   qcow2_writer_meta.cpp     header, refcount encoding, refcount layout
 //   qcow2_compress.cpp        zlib (raw deflate) / zstd cluster compression
@@ -13,11 +16,9 @@
 
 #include "formats/target_writer.hpp"
 
-namespace imgtool::convert {
+namespace imgtool::qcow2 {
 
-namespace qcow2w {
-
-struct Options {
+struct WriterOptions {
   uint32_t version = 3;         // compat=1.1 (qemu's default) -> 3, compat=0.10 -> 2
   uint32_t cluster_bits = 16;   // cluster_size=65536
   uint32_t refcount_order = 4;  // refcount_bits=16
@@ -28,11 +29,7 @@ struct Options {
   uint64_t cluster_size() const { return uint64_t{1} << cluster_bits; }
 };
 
-Options parse_options(const TargetOptions& opts, const std::string& target);
-
-// qcow2 entry flags (qcow2.txt "L1/L2 table entry").
-constexpr uint64_t kOflagCopied = uint64_t{1} << 63;
-constexpr uint64_t kOflagCompressed = uint64_t{1} << 62;
+WriterOptions parse_writer_options(const convert::TargetOptions& opts, const std::string& target);
 
 // The header cluster (cluster 0) contents: header fields, then the end of the
 // extension list (zeros).
@@ -43,7 +40,7 @@ struct HeaderLayout {
   uint64_t reftable_offset = 0;
   uint32_t reftable_clusters = 0;
 };
-std::vector<std::byte> encode_header(const Options& o, const HeaderLayout& h);
+std::vector<std::byte> encode_header(const WriterOptions& o, const HeaderLayout& h);
 
 // Stores refcount `value` for entry `index` of a refcount block: sub-byte
 // widths are packed LSB first, >= 8 bits big-endian (qcow2.txt; qemu
@@ -64,5 +61,4 @@ RefcountLayout refcount_layout(uint64_t clusters_before, uint64_t cluster_size, 
 // qcow2_co_pwritev_compressed_task accepts at most cluster_size - 1 bytes).
 std::vector<std::byte> compress_cluster(bool zstd, std::span<const std::byte> cluster);
 
-}  // namespace qcow2w
-}  // namespace imgtool::convert
+}  // namespace imgtool::qcow2

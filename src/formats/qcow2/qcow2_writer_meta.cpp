@@ -1,35 +1,37 @@
 // qcow2 metadata encoding for the writer: the header cluster and refcounts
 // (qemu docs/interop/qcow2.txt "Header", "Host cluster management").
+#include <climits>
+
+#include "formats/qcow2/qcow2_header.hpp"
+#include "formats/qcow2/qcow2_layout.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
-namespace imgtool::convert::qcow2w {
+namespace imgtool::qcow2 {
 
-std::vector<std::byte> encode_header(const Options& o, const HeaderLayout& h) {
+std::vector<std::byte> encode_header(const WriterOptions& o, const HeaderLayout& h) {
   std::vector<std::byte> c(static_cast<size_t>(o.cluster_size()));
   std::span<std::byte> b(c);
-  io::store_be32(b, 0, 0x514649fb);  // "QFI\xfb"
-  io::store_be32(b, 4, o.version);
-  // 8 backing_file_offset, 16 backing_file_size: none (a converted image is self-contained)
-  io::store_be32(b, 20, o.cluster_bits);
-  io::store_be64(b, 24, h.virtual_size);
-  // 32 crypt_method 0
-  io::store_be32(b, 36, h.l1_size);
-  io::store_be64(b, 40, h.l1_offset);
-  io::store_be64(b, 48, h.reftable_offset);
-  io::store_be32(b, 56, h.reftable_clusters);
-  // 60 nb_snapshots 0, 64 snapshots_offset 0
+  io::store_be32(b, hdr::kMagic, kMagic);
+  io::store_be32(b, hdr::kVersion, o.version);
+  // No backing file (a converted image is self-contained), no encryption.
+  io::store_be32(b, hdr::kClusterBits, o.cluster_bits);
+  io::store_be64(b, hdr::kSize, h.virtual_size);
+  io::store_be32(b, hdr::kL1Size, h.l1_size);
+  io::store_be64(b, hdr::kL1TableOffset, h.l1_offset);
+  io::store_be64(b, hdr::kRefcountTableOffset, h.reftable_offset);
+  io::store_be32(b, hdr::kRefcountTableClusters, h.reftable_clusters);
+  // No snapshots.
   if (o.version >= 3) {
-    // 72 incompatible: bit 3 = compression type field is used (zstd).
-    io::store_be64(b, 72, o.zstd ? uint64_t{1} << 3 : 0);
-    // 80 compatible: bit 0 = lazy refcounts.
-    io::store_be64(b, 80, o.lazy_refcounts ? 1 : 0);
-    // 88 autoclear 0
-    io::store_be32(b, 96, o.refcount_order);
-    // header_length: 104 + compression_type byte, padded to 8 (what qemu writes).
-    io::store_be32(b, 100, 112);
-    c[104] = std::byte{o.zstd ? uint8_t{1} : uint8_t{0}};
+    // The compression type field is used only for zstd.
+    io::store_be64(b, hdr::kIncompatibleFeatures, o.zstd ? kIncompatCompression : 0);
+    io::store_be64(b, hdr::kCompatibleFeatures, o.lazy_refcounts ? kCompatLazyRefcounts : 0);
+    // No autoclear features.
+    io::store_be32(b, hdr::kRefcountOrder, o.refcount_order);
+    // What qemu writes: the compression type byte, padded to 8.
+    io::store_be32(b, hdr::kHeaderLength, static_cast<uint32_t>(hdr::kV3Length));
+    c[hdr::kCompressionType] = std::byte{o.zstd ? kCompressionZstd : kCompressionZlib};
   }
   // Header extensions start right after the header: all zeros = end marker.
   return c;
@@ -55,8 +57,8 @@ void store_refcount(std::span<std::byte> block, uint64_t index, uint64_t value, 
 }
 
 RefcountLayout refcount_layout(uint64_t clusters_before, uint64_t cluster_size, uint32_t refcount_order) {
-  const uint64_t per_block = cluster_size * 8 / (uint64_t{1} << refcount_order);
-  const uint64_t per_table_cluster = cluster_size / 8;
+  const uint64_t per_block = cluster_size * CHAR_BIT / (uint64_t{1} << refcount_order);
+  const uint64_t per_table_cluster = cluster_size / kReftableEntryBytes;
   RefcountLayout l;
   // Monotone: each round can only grow; converges in a few rounds.
   for (int round = 0; round < 64; ++round) {
@@ -70,4 +72,4 @@ RefcountLayout refcount_layout(uint64_t clusters_before, uint64_t cluster_size, 
   throw Error(ErrorKind::Usage, "", "qcow2 refcount layout did not converge");
 }
 
-}  // namespace imgtool::convert::qcow2w
+}  // namespace imgtool::qcow2

@@ -1,6 +1,8 @@
 // -o options of the qcow2 target, with qemu-img's names, defaults and rules
 // (qemu block/qcow2.c qcow2_co_create_opts / qcow2_co_create).
 #include "formats/driver.hpp"
+#include "formats/qcow2/qcow2_header.hpp"
+#include "formats/qcow2/qcow2_layout.hpp"
 #include "formats/qcow2/qcow2_writer.hpp"
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
@@ -13,9 +15,7 @@ std::vector<std::string> qcow2_option_keys() {
 
 }  // namespace imgtool::formats
 
-namespace imgtool::convert {
-
-namespace qcow2w {
+namespace imgtool::qcow2 {
 namespace {
 
 [[noreturn]] void bad(const std::string& target, const std::string& msg) {
@@ -36,8 +36,8 @@ uint64_t parse_size(const std::string& key, const std::string& v, const std::str
 
 }  // namespace
 
-Options parse_options(const TargetOptions& opts, const std::string& target) {
-  Options o;
+WriterOptions parse_writer_options(const convert::TargetOptions& opts, const std::string& target) {
+  WriterOptions o;
   o.compress = opts.compress;
   bool refcount_set = false, lazy_set = false, zstd_set = false;
   for (const auto& [key, v] : opts.options) {
@@ -51,12 +51,13 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
     } else if (key == "cluster_size") {
       uint64_t cs = parse_size(key, v, target);
       // qcow2.txt: cluster_bits >= 9; qemu caps at 21 (2 MiB).
-      if (cs < 512 || cs > (uint64_t{1} << 21) || (cs & (cs - 1)) != 0)
+      if (cs < (uint64_t{1} << kMinClusterBits) || cs > (uint64_t{1} << kMaxClusterBits) ||
+          (cs & (cs - 1)) != 0)
         bad(target, "cluster_size=" + v + ": expected a power of two from 512 to 2M");
       o.cluster_bits = static_cast<uint32_t>(__builtin_ctzll(cs));
     } else if (key == "refcount_bits") {
       uint64_t bits = parse_size(key, v, target);
-      if (bits == 0 || bits > 64 || (bits & (bits - 1)) != 0)
+      if (bits == 0 || bits > (uint64_t{1} << kMaxRefcountOrder) || (bits & (bits - 1)) != 0)
         bad(target, "refcount_bits=" + v + ": expected 1, 2, 4, 8, 16, 32 or 64");
       o.refcount_order = static_cast<uint32_t>(__builtin_ctzll(bits));
       refcount_set = bits != 16;
@@ -95,5 +96,4 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
   return o;
 }
 
-}  // namespace qcow2w
-}  // namespace imgtool::convert
+}  // namespace imgtool::qcow2

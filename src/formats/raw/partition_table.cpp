@@ -9,12 +9,18 @@
 #include <optional>
 
 #include "formats/detect_util.hpp"
+#include "formats/raw/raw_layout.hpp"
 #include "io/bytes.hpp"
 
 namespace imgtool::formats {
 namespace {
 
+constexpr size_t kMbrBytes = raw::kSector;
 constexpr size_t kEntries = 446, kEntrySize = 16;
+constexpr unsigned kEntryCount = 4;
+constexpr uint8_t kBootInactive = 0x00, kBootActive = 0x80;
+constexpr size_t kSignatureAt = kMbrBytes - 2;  // 0x55 0xAA
+constexpr uint64_t kGptHeaderBytes = 92;        // UEFI 2.10 table 5-5: HeaderSize
 constexpr uint8_t kTypeProtective = 0xEE;
 constexpr uint32_t kGptMaxEntrySize = 4096, kGptMinEntrySize = 128;
 constexpr uint64_t kGptMaxArrayBytes = 1024 * 1024;  // 8192 entries of 128 B: far above the usual 128
@@ -31,25 +37,26 @@ MbrEntry mbr_entry(io::Bytes s0, unsigned i) {
 }
 
 bool has_signature(io::Bytes s0) noexcept {
-  return s0.size() >= 512 && s0[510] == std::byte{0x55} && s0[511] == std::byte{0xAA};
+  return s0.size() >= kMbrBytes && s0[kSignatureAt] == std::byte{0x55} &&
+         s0[kSignatureAt + 1] == std::byte{0xAA};
 }
 
 std::vector<std::byte> sector0(const ByteSource& src) {
-  if (src.size() < 512) return {};
-  return src.read_vector(0, 512);
+  if (src.size() < kMbrBytes) return {};
+  return src.read_vector(0, kMbrBytes);
 }
 
 // The GPT header block size (512 or 4096) when "EFI PART" is at LBA 1.
 std::optional<uint32_t> gpt_sector_size(const ByteSource& src) {
-  for (uint32_t ss : {512u, 4096u}) {
-    if (src.size() < uint64_t(ss) + 92) continue;
+  for (uint32_t ss : {uint32_t{raw::kSector}, 4096u}) {
+    if (src.size() < ss + kGptHeaderBytes) continue;
     if (has_magic(src.read_vector(ss, 8), 0, "EFI PART")) return ss;
   }
   return std::nullopt;
 }
 
 bool has_protective_entry(io::Bytes s0) {
-  for (unsigned i = 0; i < 4; ++i)
+  for (unsigned i = 0; i < kEntryCount; ++i)
     if (mbr_entry(s0, i).type == kTypeProtective) return true;
   return false;
 }
@@ -61,7 +68,7 @@ std::string hex2(uint8_t v) {
 
 // GPT entries; an implausible header yields no entries (the kind stays "gpt").
 void read_gpt_entries(const ByteSource& src, uint32_t ss, PartitionTable& t) {
-  std::vector<std::byte> h = src.read_vector(ss, 92);
+  std::vector<std::byte> h = src.read_vector(ss, kGptHeaderBytes);
   const uint64_t lba = io::load_le64(h, 72);
   const uint32_t count = io::load_le32(h, 80), esize = io::load_le32(h, 84);
   if (esize < kGptMinEntrySize || esize > kGptMaxEntrySize || esize % 8 != 0) return;
@@ -99,12 +106,12 @@ PartitionTable read_partition_table(const ByteSource& src) {
   }
   if (!glance_gpt_match(s0)) return t;  // a FAT volume boot record, not a table
   bool any = false;
-  for (unsigned i = 0; i < 4; ++i) {
+  for (unsigned i = 0; i < kEntryCount; ++i) {
     MbrEntry e = mbr_entry(s0, i);
-    if (e.boot != 0 && e.boot != 0x80) return t;  // boot code or a VBR, not a table
+    if (e.boot != kBootInactive && e.boot != kBootActive) return t;  // boot code or a VBR, not a table
     if (e.type == 0) continue;
     any = true;
-    t.partitions.push_back({i, hex2(e.type), e.start_lba, e.sectors, e.boot == 0x80});
+    t.partitions.push_back({i, hex2(e.type), e.start_lba, e.sectors, e.boot == kBootActive});
   }
   if (any)
     t.kind = "mbr";
@@ -125,23 +132,24 @@ std::vector<Finding> partition_table_findings(const ByteSource& src) {
   const std::string pre = "Glance 'mbr' safety check: ";
   std::vector<unsigned> used;
   bool protective = false;
-  for (unsigned i = 0; i < 4; ++i) {
+  for (unsigned i = 0; i < kEntryCount; ++i) {
     MbrEntry e = mbr_entry(s0, i);
-    if (e.boot != 0x00 && e.boot != 0x80)
-      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR entry " + std::to_string(i) + " has boot flag " +
-                                              hex2(e.boot) + ", expected 0x00 or 0x80"});
+    if (e.boot != kBootInactive && e.boot != kBootActive)
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable,
+                     pre + "MBR entry " + std::to_string(i) + " has boot flag " + hex2(e.boot) +
+                         ", expected 0x00 or 0x80"});
     if (e.type != 0) used.push_back(i);
     if (e.type != kTypeProtective) continue;
     protective = true;
     if (e.chs_head != 0 || e.chs_sector != 2 || e.chs_cyl != 0)
-      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "GPT protective MBR entry " + std::to_string(i) +
-                                              " starts at CHS bytes " + hex2(e.chs_head) + " " +
-                                              hex2(e.chs_sector) + " " + hex2(e.chs_cyl) +
-                                              ", expected 0x00 0x02 0x00"});
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable,
+                     pre + "GPT protective MBR entry " + std::to_string(i) + " starts at CHS bytes " +
+                         hex2(e.chs_head) + " " + hex2(e.chs_sector) + " " + hex2(e.chs_cyl) +
+                         ", expected 0x00 0x02 0x00"});
     if (e.start_lba != 1)
-      out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "GPT protective MBR entry " + std::to_string(i) +
-                                              " starts at LBA " + std::to_string(e.start_lba) +
-                                              ", expected 1"});
+      out.push_back({Severity::Unsafe, FindingKind::PartitionTable,
+                     pre + "GPT protective MBR entry " + std::to_string(i) + " starts at LBA " +
+                         std::to_string(e.start_lba) + ", expected 1"});
   }
   if (protective && used != std::vector<unsigned>{0}) {
     std::string list;
@@ -149,7 +157,8 @@ std::vector<Finding> partition_table_findings(const ByteSource& src) {
     out.push_back({Severity::Unsafe, FindingKind::PartitionTable,
                    pre + "GPT protective MBR must be the only entry, in slot 0 (used: " + list + ")"});
   }
-  if (used.empty()) out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR has no partitions defined"});
+  if (used.empty())
+    out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR has no partitions defined"});
 
   // Partitions that end past the image: a truncated disk (not a Glance check).
   PartitionTable t = read_partition_table(src);

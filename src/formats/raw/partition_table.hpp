@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/raw/raw_layout.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"
 
@@ -15,14 +16,14 @@ namespace imgtool::formats {
 struct PartitionEntry {
   unsigned index = 0;      // MBR slot 0-3, GPT entry number (0-based)
   std::string type;        // MBR: "0x83"; GPT: partition type GUID, upper case
-  uint64_t start_lba = 0;  // in 512-byte sectors (GPT: logical blocks of `sector_size`)
+  uint64_t start_lba = 0;  // in raw::kSector sectors (GPT: logical blocks of `sector_size`)
   uint64_t sectors = 0;
   bool bootable = false;  // MBR boot flag 0x80
 };
 
 struct PartitionTable {
   std::string kind;                        // "gpt", "mbr" or "" (none)
-  uint32_t sector_size = 512;              // GPT header found at LBA 1 of this block size
+  uint32_t sector_size = raw::kSector;     // GPT header found at LBA 1 of this block size
   std::vector<PartitionEntry> partitions;  // non-empty entries only, at most kMaxListed
 };
 

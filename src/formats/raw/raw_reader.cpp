@@ -32,7 +32,7 @@ class RawImage final : public Image {
       throw Error(ErrorKind::Usage, info_.filename, "map() past the virtual size", offset);
     const uint64_t end = offset + std::min(max_len, vsize - offset);
     const uint64_t fsize = src_->size();
-    if (offset >= fsize) return {offset, end - offset, ExtentKind::Zero};  // the 512 rounding tail
+    if (offset >= fsize) return {offset, end - offset, ExtentKind::Zero};  // the sector rounding tail
     uint64_t data = src_->next_data(offset);
     if (data > offset) return {offset, std::min(data, end) - offset, ExtentKind::Zero};
     uint64_t hole = src_->next_hole(offset);
@@ -65,7 +65,9 @@ class RawImage final : public Image {
 
 }  // namespace
 
-int raw_probe(const ProbeInput&) noexcept { return 1; }
+int raw_probe(const ProbeInput&) noexcept {
+  return 1;
+}
 
 std::unique_ptr<Image> raw_open(std::shared_ptr<const ByteSource> src, Gate&) {
   return std::make_unique<RawImage>(std::move(src));

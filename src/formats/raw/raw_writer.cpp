@@ -1,6 +1,7 @@
 // The raw target: guest bytes at their guest offsets; everything not written
 // is a hole (ByteSink::write_zeros seeks on files, so the output is sparse).
-// The size is the virtual size rounded up to 512 bytes, as qemu-img writes it.
+// The size is the virtual size rounded up to a sector, as qemu-img writes it
+// (raw::virtual_size, shared with the reader).
 #include "formats/driver.hpp"
 #include "formats/raw/raw_layout.hpp"
 #include "formats/target_writer.hpp"
@@ -14,8 +15,9 @@ class RawWriter final : public TargetWriter {
  public:
   explicit RawWriter(ByteSink& sink) : sink_(sink) {}
 
-  // Any multiple of 512 works; the pipeline hands over runs of zero-detection units.
-  uint64_t cluster_size() const override { return 512; }
+  // Any multiple of the sector works; the pipeline hands over runs of
+  // zero-detection units.
+  uint64_t cluster_size() const override { return raw::kSector; }
   void begin(const TargetPlan& plan) override { size_ = raw::virtual_size(plan.virtual_size); }
 
   void write_prepared(uint64_t off, uint64_t, std::vector<std::byte> prepared) override {

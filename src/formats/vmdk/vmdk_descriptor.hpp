@@ -40,7 +40,7 @@ struct Descriptor {
 
 Descriptor parse_descriptor(std::string_view text);
 
-// Limits on the descriptor (STYLE.md caps): extents beyond this are refused.
+// Limits on the descriptor: extents beyond this are refused.
 inline constexpr size_t kMaxExtents = 16384;
 
 // ---- qemu 7.2 emulation (block/vmdk.c) -----------------------------------

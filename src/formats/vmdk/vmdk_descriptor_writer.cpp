@@ -1,8 +1,8 @@
-// The header sector, special markers and the embedded descriptor of a hosted
-// sparse VMDK. Layout: VMware "Virtual Disk Format 5.0" / open-vmdk
-// vmware_vmdk.h (SparseExtentHeaderOnDisk, packed little-endian); descriptor
-// text as qemu's vmdk_co_do_create template plus open-vmdk's encoding and
-// ddb.longContentID lines.
+// What the vmdk writers put at the head of a hosted sparse file besides the
+// tables: the header fields they share and the embedded descriptor (text as
+// qemu's vmdk_co_do_create template plus open-vmdk's encoding and
+// ddb.longContentID lines). The header bytes themselves are encoded by
+// encode_sparse_header() (vmdk_sparse_header.cpp), next to their parser.
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -11,30 +11,15 @@
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
-namespace imgtool::convert::vmdk {
+namespace imgtool::vmdk {
 namespace {
 
-// SparseExtentHeaderOnDisk field offsets.
-constexpr size_t kOffMagic = 0;
-constexpr size_t kOffVersion = 4;
-constexpr size_t kOffFlags = 8;
-constexpr size_t kOffCapacity = 12;
-constexpr size_t kOffGrainSize = 20;
-constexpr size_t kOffDescOffset = 28;
-constexpr size_t kOffDescSize = 36;
-constexpr size_t kOffNumGtes = 44;
-constexpr size_t kOffRgdOffset = 48;
-constexpr size_t kOffGdOffset = 56;
-constexpr size_t kOffOverhead = 64;
-constexpr size_t kOffNewlineTest = 73;  // after uncleanShutdown (72, left 0)
-constexpr size_t kOffCompress = 77;
-
-// A CID VMware accepts: random, never 0xffffffff (= "no parent") or
-// 0xfffffffe (open-vmdk sparse.c avoids both).
+// A CID VMware accepts: random, never kNoParentCid or 0xfffffffe (open-vmdk
+// sparse.c avoids both).
 uint32_t random_cid(std::mt19937& rng) {
   for (;;) {
     uint32_t cid = static_cast<uint32_t>(rng());
-    if (cid != 0xffffffffu && cid != 0xfffffffeu) return cid;
+    if (cid != kNoParentCid && cid != 0xfffffffeu) return cid;
   }
 }
 
@@ -46,36 +31,13 @@ std::string hex8(uint32_t v) {
 
 }  // namespace
 
-Sector encode_header(const HeaderFields& h) {
-  Sector s{};
-  std::span<std::byte> b(s);
-  const char magic[4] = {'K', 'D', 'M', 'V'};
-  for (size_t i = 0; i < 4; ++i) b[kOffMagic + i] = std::byte(magic[i]);
-  io::store_le32(b, kOffVersion, h.version);
-  io::store_le32(b, kOffFlags, h.flags);
-  io::store_le64(b, kOffCapacity, h.capacity);
-  io::store_le64(b, kOffGrainSize, kGrainSectors);
-  io::store_le64(b, kOffDescOffset, h.desc_offset);
-  io::store_le64(b, kOffDescSize, h.desc_size);
-  io::store_le32(b, kOffNumGtes, static_cast<uint32_t>(kGtes));
-  io::store_le64(b, kOffRgdOffset, h.rgd_offset);
-  io::store_le64(b, kOffGdOffset, h.gd_offset);
-  io::store_le64(b, kOffOverhead, h.overhead);
-  // The newline-detection bytes that flag bit 0 promises: a reader that sees
-  // them mangled knows the file went through a text-mode transfer.
-  const char nl[4] = {'\n', ' ', '\r', '\n'};
-  for (size_t i = 0; i < 4; ++i) b[kOffNewlineTest + i] = std::byte(nl[i]);
-  io::store_le16(b, kOffCompress, h.compress_algorithm);
-  return s;
-}
-
-Sector encode_marker(uint64_t val, uint32_t type) {
-  Sector s{};
-  std::span<std::byte> b(s);
-  io::store_le64(b, 0, val);
-  io::store_le32(b, 8, 0);  // size 0 = special (metadata) marker, not a grain
-  io::store_le32(b, 12, type);
-  return s;
+SparseHeader writer_header() {
+  SparseHeader h;
+  h.grain_size = kGrainSectors;
+  h.num_gtes_per_gt = kGtesPerGt;
+  h.desc_offset = kDescriptorSector;
+  h.desc_size = kDescriptorSectors;
+  return h;
 }
 
 uint64_t capacity_sectors(uint64_t virtual_size, uint64_t max_capacity, const std::string& target) {
@@ -108,7 +70,8 @@ std::string extent_file_name(const std::string& sink_name) {
   return out;
 }
 
-std::vector<std::byte> make_descriptor(const Options& o, uint64_t capacity, const std::string& extent_file) {
+std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity,
+                                       const std::string& extent_file) {
   std::random_device rd;
   std::mt19937 rng(rd());
   const uint32_t cid = random_cid(rng);
@@ -128,7 +91,7 @@ std::vector<std::byte> make_descriptor(const Options& o, uint64_t capacity, cons
   d += "version=1\n";
   d += "encoding=\"UTF-8\"\n";
   d += "CID=" + hex8(cid) + "\n";
-  d += "parentCID=ffffffff\n";
+  d += "parentCID=" + hex8(kNoParentCid) + "\n";
   d += std::string("createType=\"") + create_type + "\"\n";
   d += "\n# Extent description\n";
   d += "RW " + std::to_string(capacity) + " SPARSE \"" + extent_file + "\"\n";
@@ -141,7 +104,7 @@ std::vector<std::byte> make_descriptor(const Options& o, uint64_t capacity, cons
   d += "ddb.toolsVersion = \"" + o.toolsversion + "\"\n";
   d += "ddb.longContentID = \"" + long_content_id + "\"\n";
 
-  const size_t size = kDescSectors * kSector;
+  const size_t size = kDescriptorSectors * kSector;
   // Options and the file name are length-capped, so this holds; keep the
   // check so a future field cannot silently overflow into the tables.
   if (d.size() >= size)
@@ -153,4 +116,4 @@ std::vector<std::byte> make_descriptor(const Options& o, uint64_t capacity, cons
   return out;
 }
 
-}  // namespace imgtool::convert::vmdk
+}  // namespace imgtool::vmdk

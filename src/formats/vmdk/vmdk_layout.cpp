@@ -79,8 +79,8 @@ void open_file_extent(Layout& L, ImageExtent& x, formats::Gate& gate) {
     x.sparse = std::move(sp);
   } else if (is_cowd_magic(magic) || x.type == "SESPARSE") {
     x.refusal_kind = ErrorKind::Unsupported;
-    x.refusal =
-        "vmdk extent '" + escape_name(x.name) + "' (" + x.type + ", VMDK3/seSparse layout) is not supported for reading";
+    x.refusal = "vmdk extent '" + escape_name(x.name) + "' (" + x.type +
+                ", VMDK3/seSparse layout) is not supported for reading";
   } else {
     throw Error(ErrorKind::Format, f->name(), "vmdk " + x.type + " extent has no KDMV/COWD magic");
   }
@@ -129,7 +129,7 @@ void open_descriptor(Layout& L, std::string text, formats::Gate& gate) {
                     "extent line " + num(e.line_no) + " has offset " + num(off) + " sectors (limit 2^54)");
       x.flat_offset = off * kSector;
     } else {
-      x.cluster_bytes = 128 * kSector;  // the universal default; exact once the extent is opened
+      x.cluster_bytes = kDefaultGrainSectors * kSector;  // exact once the extent is opened
     }
     open_file_extent(L, x, gate);
     x.start = guest;
@@ -165,7 +165,8 @@ Layout open_layout(std::shared_ptr<const ByteSource> src, formats::Gate& gate) {
     if (h.desc_offset > size / kSector)
       throw Error(
           ErrorKind::Format, "",
-          "descriptor offset " + num(h.desc_offset) + " sectors is past EOF (" + num(size) + " bytes)", 28);
+          "descriptor offset " + num(h.desc_offset) + " sectors is past EOF (" + num(size) + " bytes)",
+          hdr::kDescriptorOffset);
     L.descriptor_offset = h.desc_offset * kSector;
     L.descriptor_bytes_declared = size - L.descriptor_offset;
     open_descriptor(

@@ -14,9 +14,7 @@ std::vector<std::string> vmdk_option_keys() {
 
 }  // namespace imgtool::formats
 
-namespace imgtool::convert {
-
-namespace vmdk {
+namespace imgtool::vmdk {
 namespace {
 
 std::string join(const std::vector<std::string>& v) {
@@ -49,8 +47,8 @@ std::string parse_token(const std::string& key, const std::string& v, const std:
 
 }  // namespace
 
-Options parse_options(const TargetOptions& opts, const std::string& target) {
-  Options o;
+WriterOptions parse_writer_options(const convert::TargetOptions& opts, const std::string& target) {
+  WriterOptions o;
   bool compat6 = false;
   bool hwversion_set = false;
   const auto keys = formats::vmdk_option_keys();
@@ -100,5 +98,4 @@ Options parse_options(const TargetOptions& opts, const std::string& target) {
   return o;
 }
 
-}  // namespace vmdk
-}  // namespace imgtool::convert
+}  // namespace imgtool::vmdk

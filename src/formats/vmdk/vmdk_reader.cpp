@@ -56,7 +56,8 @@ ImageInfo build_info(const Layout& L, const Gate& gate) {
   if (!L.hosted)
     for (const auto& e : L.descriptor.extents) {
       const FileRef ref{FileRole::Extent, e.filename};
-      if (!e.filename.empty() && std::find(i.named_files.begin(), i.named_files.end(), ref) == i.named_files.end())
+      if (!e.filename.empty() &&
+          std::find(i.named_files.begin(), i.named_files.end(), ref) == i.named_files.end())
         i.named_files.push_back(ref);
     }
   i.cluster_size = qemu_cluster_size(L.extents);
@@ -67,7 +68,7 @@ ImageInfo build_info(const Layout& L, const Gate& gate) {
                                   : dir_prefix(L.src->name()) + *L.parent_hint;
     i.backing_filename_format = "vmdk";  // vmdk_parent_open
     i.named_files.push_back({FileRole::Parent, *L.parent_hint});
-  } else if (L.parent_cid != 0xffffffffu) {
+  } else if (L.parent_cid != vmdk::kNoParentCid) {
     // A delta disk whose parent is known by content id only: its guest data
     // is incomplete without a parent nobody can find.
     char cid[16];
@@ -202,14 +203,19 @@ int vmdk_probe(const ProbeInput& in) noexcept {
 }
 
 std::unique_ptr<Image> vmdk_open(std::shared_ptr<const ByteSource> src, Gate& gate) {
-  if (src->size() >= 4 && vmdk::is_cowd_magic(src->read_vector(0, 4))) {
+  if (src->size() >= 4 && vmdk::is_cowd_magic(src->read_vector(vmdk::hdr::kMagic, 4))) {
     // VMDK3 / vmfsSparse ("COWD"): detected, never read (disk_sectors le32 at
     // 12). Whatever follows the magic (a crafted KDMV-like header included),
     // imgtool cannot check it, and Glance's inspector would call it raw.
-    uint64_t vsize = src->size() >= 16 ? uint64_t{io::load_le32(src->read_vector(12, 4), 0)} * vmdk::kSector : 0;
-    std::vector<Finding> f{{Severity::Unreadable, FindingKind::UnsupportedFeature,
-                            "VMDK3 (COWD) sparse layout: imgtool cannot read or check it, and Glance does not "
-                            "recognise it as vmdk"}};
+    uint64_t vsize =
+        src->size() >= vmdk::cowd::kHeaderBytes
+            ? uint64_t{io::load_le32(src->read_vector(0, vmdk::cowd::kHeaderBytes), vmdk::cowd::kCapacity)} *
+                  vmdk::kSector
+            : 0;
+    std::vector<Finding> f{
+        {Severity::Unreadable, FindingKind::UnsupportedFeature,
+         "VMDK3 (COWD) sparse layout: imgtool cannot read or check it, and Glance does not "
+         "recognise it as vmdk"}};
     return std::make_unique<DetectedImage>(src, detected_info(*src, Format::Vmdk, vsize), std::move(f));
   }
   try {

@@ -12,9 +12,8 @@
 namespace imgtool::vmdk {
 namespace {
 
-constexpr size_t kMaxCachedTables = 4096;   // x 2 KiB = 8 MiB at most
-constexpr size_t kCachedGrains = 8;         // x 1 MiB at most
-constexpr uint64_t kGrainMarkerBytes = 12;  // {u64 lba, u32 size}
+constexpr size_t kMaxCachedTables = 4096;  // x 2 KiB = 8 MiB at most
+constexpr size_t kCachedGrains = 8;        // x 1 MiB at most
 // map() walks at most this many grain entries per call (it may return less
 // than max_len; callers continue from the returned end).
 constexpr uint64_t kMaxMapSteps = uint64_t{1} << 16;
@@ -41,9 +40,10 @@ SparseExtent::SparseExtent(std::shared_ptr<const ByteSource> src) : src_(std::mo
       hdr_ = footer_->header;
     }
     geo_ = validate_sparse_header(hdr_, size);
-    std::vector<std::byte> gd = src_->read_vector(geo_.gd_offset_bytes, geo_.gd_entries * 4);
+    // validate_sparse_header() checked the GD against the file size.
+    std::vector<std::byte> gd = src_->read_vector(geo_.gd_offset_bytes, geo_.gd_entries * kTableEntryBytes);
     gd_.resize(geo_.gd_entries);
-    for (uint64_t i = 0; i < geo_.gd_entries; ++i) gd_[i] = io::load_le32(gd, i * 4);
+    for (uint64_t i = 0; i < geo_.gd_entries; ++i) gd_[i] = io::load_le32(gd, i * kTableEntryBytes);
   } catch (const Error& e) {
     throw e.with_path(src_->name());
   }
@@ -76,10 +76,10 @@ std::shared_ptr<const std::vector<uint32_t>> SparseExtent::table(uint64_t i) con
   if (end > src_->size())
     fail("grain directory entry " + num(i) + " points at a grain table at " + io::hex(off) + " (" +
              num(geo_.gt_bytes) + " bytes) that ends past EOF (" + num(src_->size()) + " bytes)",
-         geo_.gd_offset_bytes + i * 4);
+         geo_.gd_offset_bytes + i * kTableEntryBytes);
   std::vector<std::byte> raw = src_->read_vector(off, geo_.gt_bytes);
   auto t = std::make_shared<std::vector<uint32_t>>(geo_.gt_entries);
-  for (uint64_t k = 0; k < geo_.gt_entries; ++k) (*t)[k] = io::load_le32(raw, k * 4);
+  for (uint64_t k = 0; k < geo_.gt_entries; ++k) (*t)[k] = io::load_le32(raw, k * kTableEntryBytes);
   std::lock_guard<std::mutex> lock(mu_);
   if (tables_.size() >= kMaxCachedTables) tables_.clear();
   tables_.emplace(i, t);
@@ -94,11 +94,12 @@ SparseExtent::Grain SparseExtent::lookup(uint64_t g) const {
   if (gte == 0) return {};
   if (gte == kGteZeroed && hdr_.has_zero_grain()) return {ExtentKind::Zero, 0};
   const uint64_t host = uint64_t{gte} * kSector;
-  const uint64_t need = hdr_.compressed() ? (hdr_.has_markers() ? kGrainMarkerBytes : 1) : grain_need(g);
+  const uint64_t need =
+      hdr_.compressed() ? (hdr_.has_markers() ? marker::kGrainHeaderBytes : 1) : grain_need(g);
   if (host + need > src_->size())
     fail("grain " + num(g) + " (guest offset " + io::hex(g * geo_.grain_bytes) + ") points at " +
              io::hex(host) + ", " + num(need) + " bytes ending past EOF (" + num(src_->size()) + " bytes)",
-         uint64_t{gd_[ti]} * kSector + (g % geo_.gt_entries) * 4);
+         uint64_t{gd_[ti]} * kSector + (g % geo_.gt_entries) * kTableEntryBytes);
   return {ExtentKind::Data, gte};
 }
 
@@ -114,14 +115,14 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
   if (hdr_.has_markers()) {
     // Grain marker {lba u64, size u32, data} (VMDK spec "Stream-Optimized
     // Compressed Sparse Extents"); lba is the extent-relative guest sector.
-    std::vector<std::byte> m = src_->read_vector(host, kGrainMarkerBytes);
-    const uint64_t lba = io::load_le64(m, 0);
-    data_len = io::load_le32(m, 8);
-    data_off = host + kGrainMarkerBytes;
+    const GrainMarker m = parse_grain_marker(src_->read_vector(host, marker::kGrainHeaderBytes));
+    const uint64_t lba = m.lba;
+    data_len = m.size;
+    data_off = host + marker::kGrainHeaderBytes;
     const uint64_t want = g * hdr_.grain_size;
-    if (data_len == 0 || data_len > 2 * geo_.grain_bytes)
+    if (data_len == 0 || data_len > max_compressed_grain_bytes(geo_))
       fail("grain marker for grain " + num(g) + " has data size " + num(data_len) + " (expected 1.." +
-               num(2 * geo_.grain_bytes) + ")",
+               num(max_compressed_grain_bytes(geo_)) + ")",
            host);
     if (lba != want)
       fail("grain marker for grain " + num(g) + " has lba " + num(lba) + ", expected " + num(want), host);
@@ -131,7 +132,7 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
            host);
   } else {
     // qemu reads up to two grains and lets zlib find the stream end.
-    data_len = std::min(2 * geo_.grain_bytes, fsize - host);
+    data_len = std::min(max_compressed_grain_bytes(geo_), fsize - host);
   }
   std::vector<std::byte> in = src_->read_vector(data_off, data_len);
   auto out = std::make_shared<std::vector<std::byte>>(geo_.grain_bytes);

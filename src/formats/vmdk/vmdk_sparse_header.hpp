@@ -1,45 +1,42 @@
 #pragma once
 // VMDK hosted sparse extent ("KDMV", VMDK4) on-disk structures: the 512-byte
-// header, stream markers and the stream-optimized footer. Little-endian,
-// packed (open-vmdk vmdk/vmware_vmdk.h SparseExtentHeader; qemu block/vmdk.c
-// VMDK4Header). Parsed field by field with io::load_le*; never cast.
+// header, stream markers and the stream-optimized footer, parsed for the
+// reader and encoded for the writers with the same field offsets
+// (vmdk_layout_constants.hpp). Parsed field by field with io::load_le*; never
+// cast.
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
+#include "formats/vmdk/vmdk_layout_constants.hpp"
 #include "imgtool/source.hpp"
 #include "io/bytes.hpp"
 
 namespace imgtool::vmdk {
 
-inline constexpr uint64_t kSector = 512;
-inline constexpr uint64_t kGdAtEnd = ~uint64_t{0};  // gdOffset: "read the footer"
-inline constexpr uint32_t kFlagNlDetect = 1u << 0;
-inline constexpr uint32_t kFlagRgd = 1u << 1;        // redundant grain directory present
-inline constexpr uint32_t kFlagZeroGrain = 1u << 2;  // GTE == 1 means "zeroed grain"
-inline constexpr uint32_t kFlagCompressed = 1u << 16;
-inline constexpr uint32_t kFlagMarkers = 1u << 17;
-inline constexpr uint16_t kCompressDeflate = 1;
-inline constexpr uint32_t kGteZeroed = 1;
-// Caps (STYLE.md §2): qemu refuses more than 512 GTEs per GT ("L2 table size
-// too big"); grains are a power of two up to 1 MiB (VMware and qemu write 64 KiB;
-// open-vmdk accepts at most 128 sectors); qemu caps the L1 (GD) at 32 Mi entries.
-inline constexpr uint32_t kMaxGtesPerGt = 512;
+// Caps, checked before anything is allocated: qemu refuses more than 512
+// GTEs per GT ("L2 table size too big"); grains are a power of two up to
+// 1 MiB (VMware and qemu write 64 KiB; open-vmdk accepts at most 128
+// sectors); qemu caps the L1 (GD) at 32 Mi entries.
+inline constexpr uint32_t kMaxGtesPerGt = kGtesPerGt;
 inline constexpr uint64_t kMaxGrainSectors = 2048;
 inline constexpr uint64_t kMaxGdEntries = uint64_t{32} << 20;
 // qemu vmdk_read_desc: "avoid unbounded allocation".
 inline constexpr uint64_t kMaxDescriptorBytes = (uint64_t{1} << 20) - 1;
 // qemu reads CID/parentCID/parentFileNameHint from DESC_SIZE bytes at 0x200.
-inline constexpr uint64_t kQemuDescOffset = 0x200;
-inline constexpr uint64_t kQemuDescBytes = 20 * kSector;
+inline constexpr uint64_t kQemuDescOffset = kDescriptorSector * kSector;
+inline constexpr uint64_t kQemuDescBytes = kDescriptorSectors * kSector;
 
-enum MarkerType : uint32_t { kMarkerEos = 0, kMarkerGt = 1, kMarkerGd = 2, kMarkerFooter = 3 };
+using Sector = std::array<std::byte, kSector>;
 
 bool is_kdmv_magic(io::Bytes b) noexcept;  // "KDMV" at 0
 bool is_cowd_magic(io::Bytes b) noexcept;  // "COWD" at 0 (VMDK3 / vmfsSparse)
 
 struct SparseHeader {
-  uint32_t magic = 0;  // le32 at 0 ("KDMV" when valid)
+  uint32_t magic = kMagic;  // le32 at 0
   uint32_t version = 0;
   uint32_t flags = 0;
   uint64_t capacity = 0;     // sectors
@@ -60,6 +57,9 @@ struct SparseHeader {
 
 // Parses the 512-byte header at the start of `sector` (throws Format when short).
 SparseHeader parse_sparse_header(io::Bytes sector);
+// The 512-byte header the writers emit: every field of `h` at the offsets
+// parse_sparse_header() reads, the newline-test bytes, zeros elsewhere.
+Sector encode_sparse_header(const SparseHeader& h);
 
 // A special stream marker: {u64 val, u32 size (0), u32 type, pad to 512}.
 struct Marker {
@@ -69,6 +69,17 @@ struct Marker {
   bool pad_zero = false;  // the remaining 496 bytes are zero
 };
 Marker parse_marker(io::Bytes sector);
+// A special marker {val, size 0, type} padded with zeros to a sector.
+Sector encode_marker(uint64_t val, uint32_t type);
+
+// The head of a grain marker: {u64 lba, u32 size} before `size` bytes of zlib
+// stream. lba is the extent-relative guest sector of the grain.
+struct GrainMarker {
+  uint64_t lba = 0;
+  uint32_t size = 0;
+};
+GrainMarker parse_grain_marker(io::Bytes head);  // needs marker::kGrainHeaderBytes
+void encode_grain_marker(std::span<std::byte> head, const GrainMarker& m);
 
 // The stream-optimized footer: the last 1536 bytes are footer marker, a header
 // copy (with the real gdOffset) and the end-of-stream marker.
@@ -93,6 +104,12 @@ struct SparseGeometry {
   uint64_t gd_offset_bytes = 0;
   uint64_t rgd_offset_bytes = 0;  // 0 = none
 };
+
+// The most compressed bytes one grain may take: qemu reads at most two
+// grains' worth (vmdk_read_extent).
+inline uint64_t max_compressed_grain_bytes(const SparseGeometry& g) {
+  return 2 * g.grain_bytes;
+}
 
 // Checks every field qemu and imgtool's caps care about against `file_size`
 // and returns the geometry; throws Format/Unsupported with value and limit.

@@ -24,7 +24,7 @@
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
-namespace imgtool::convert::vmdk {
+namespace imgtool::vmdk {
 namespace {
 
 // 2 TiB: GTEs are u32 sectors of a file that holds all of it (qemu's
@@ -63,23 +63,23 @@ class PlanCursor {
   bool started_ = false;
 };
 
-class SparseWriter final : public TargetWriter {
+class SparseWriter final : public convert::TargetWriter {
  public:
-  SparseWriter(ByteSink& sink, Options o) : sink_(sink), opts_(std::move(o)) {}
+  SparseWriter(ByteSink& sink, WriterOptions o) : sink_(sink), opts_(std::move(o)) {}
 
   uint64_t cluster_size() const override { return kGrainBytes; }
   // Files get one pass over the source (tables patched per GT with pwrite);
   // streams need the plan to write the tables first.
   bool needs_plan() const override { return !sink_.seekable(); }
 
-  void begin(const TargetPlan& plan) override {
+  void begin(const convert::TargetPlan& plan) override {
     const std::string& name = sink_.name();
     virtual_size_ = plan.virtual_size;
     capacity_ = capacity_sectors(plan.virtual_size, kMaxSparseCapacity, name);
     const uint64_t grains = io::div_round_up(capacity_, kGrainSectors);
-    gt_count_ = io::div_round_up(grains, kGtes);
-    gd_sectors_ = io::div_round_up(gt_count_ * 4, kSector);
-    rgd_offset_ = kDescOffset + kDescSectors;
+    gt_count_ = io::div_round_up(grains, kGtesPerGt);
+    gd_sectors_ = io::div_round_up(gt_count_ * kTableEntryBytes, kSector);
+    rgd_offset_ = kDescriptorSector + kDescriptorSectors;
     gd_offset_ = rgd_offset_ + gd_sectors_ + gt_count_ * kGtSectors;
     overhead_ = io::align_up(gd_offset_ + gd_sectors_ + gt_count_ * kGtSectors, kGrainSectors);
     with_plan_ = plan.data_ranges_known;
@@ -93,14 +93,14 @@ class SparseWriter final : public TargetWriter {
     }
     start_ = sink_.position();
 
-    HeaderFields h;
-    h.version = opts_.zeroed_grain ? 2 : 1;
-    h.flags = kFlagNewlineTest | kFlagRedundantGt | (opts_.zeroed_grain ? kFlagZeroedGrain : 0);
+    SparseHeader h = writer_header();
+    h.version = opts_.zeroed_grain ? kVersionZeroedGrain : kVersionSparse;
+    h.flags = kFlagNlDetect | kFlagRgd | (opts_.zeroed_grain ? kFlagZeroGrain : 0);
     h.capacity = capacity_;
     h.rgd_offset = rgd_offset_;
     h.gd_offset = gd_offset_;
     h.overhead = overhead_;
-    sink_.write(encode_header(h));
+    sink_.write(encode_sparse_header(h));
     sink_.write(make_descriptor(opts_, capacity_, extent_file_name(name)));
     write_directory_and_tables(rgd_offset_);
     write_directory_and_tables(gd_offset_);
@@ -147,14 +147,14 @@ class SparseWriter final : public TargetWriter {
                           " is not in the conversion plan the tables were written from");
         cursor_->next();
       } else {
-        const uint64_t gt = grain / kGtes;
+        const uint64_t gt = grain / kGtesPerGt;
         if (gt_used_ && gt != gt_index_) flush_gt();
         if (!gt_used_) {
           gt_.fill(0);
           gt_index_ = gt;
           gt_used_ = true;
         }
-        gt_[grain % kGtes] = grain_sector(allocated_++);
+        gt_[grain % kGtesPerGt] = grain_sector(allocated_++);
       }
     }
     sink_.write(data);
@@ -173,7 +173,7 @@ class SparseWriter final : public TargetWriter {
   }
 
  private:
-  void check_plan(const TargetPlan& plan) const {
+  void check_plan(const convert::TargetPlan& plan) const {
     uint64_t prev_end = 0;
     uint64_t count = 0;
     for (const auto& [off, len] : plan.data_ranges) {
@@ -194,7 +194,7 @@ class SparseWriter final : public TargetWriter {
   uint32_t grain_sector(uint64_t k) const {
     uint64_t s = 0;
     if (io::mul_overflows(k, kGrainSectors, &s) || io::add_overflows(s, overhead_, &s) ||
-        s + kGrainSectors - 1 > kMaxFileSectors)
+        s + kGrainSectors - 1 > kMaxEntrySector)
       throw Error(ErrorKind::Unsupported, sink_.name(),
                   "vmdk monolithicSparse: data grain " + std::to_string(k) +
                       " would lie past the 2 TiB a u32 sector offset can address");
@@ -207,7 +207,7 @@ class SparseWriter final : public TargetWriter {
     std::vector<std::byte> gd(gd_sectors_ * kSector);
     const uint64_t first_gt = gd_sector + gd_sectors_;
     for (uint64_t i = 0; i < gt_count_; ++i)
-      io::store_le32(gd, i * 4, static_cast<uint32_t>(first_gt + i * kGtSectors));
+      io::store_le32(gd, i * kTableEntryBytes, static_cast<uint32_t>(first_gt + i * kGtSectors));
     sink_.write(gd);
     if (!with_plan_) {
       sink_.write_zeros(gt_count_ * kGtSectors * kSector);
@@ -218,8 +218,8 @@ class SparseWriter final : public TargetWriter {
     std::vector<std::byte> gt(kGtSectors * kSector);
     for (uint64_t t = 0; t < gt_count_; ++t) {
       std::fill(gt.begin(), gt.end(), std::byte{0});
-      for (; !c.done() && c.grain() < (t + 1) * kGtes; c.next())
-        io::store_le32(gt, (c.grain() - t * kGtes) * 4, grain_sector(k++));
+      for (; !c.done() && c.grain() < (t + 1) * kGtesPerGt; c.next())
+        io::store_le32(gt, (c.grain() - t * kGtesPerGt) * kTableEntryBytes, grain_sector(k++));
       sink_.write(gt);
     }
   }
@@ -227,7 +227,7 @@ class SparseWriter final : public TargetWriter {
   // No-plan mode: the table of the GT just finished goes to both copies.
   void flush_gt() {
     std::vector<std::byte> buf(kGtSectors * kSector);
-    for (size_t i = 0; i < kGtes; ++i) io::store_le32(buf, i * 4, gt_[i]);
+    for (size_t i = 0; i < kGtesPerGt; ++i) io::store_le32(buf, i * kTableEntryBytes, gt_[i]);
     for (uint64_t gd : {rgd_offset_, gd_offset_}) {
       const uint64_t gt_sector = gd + gd_sectors_ + gt_index_ * kGtSectors;
       sink_.pwrite(start_ + gt_sector * kSector, buf);
@@ -236,7 +236,7 @@ class SparseWriter final : public TargetWriter {
   }
 
   ByteSink& sink_;
-  Options opts_;
+  WriterOptions opts_;
   uint64_t virtual_size_ = 0;
   uint64_t capacity_ = 0;
   uint64_t gt_count_ = 0;
@@ -249,7 +249,7 @@ class SparseWriter final : public TargetWriter {
   std::vector<std::pair<uint64_t, uint64_t>> plan_;
   std::unique_ptr<PlanCursor> cursor_;
   // No-plan mode state.
-  std::array<uint32_t, kGtes> gt_{};
+  std::array<uint32_t, kGtesPerGt> gt_{};
   uint64_t gt_index_ = 0;
   bool gt_used_ = false;
   uint64_t allocated_ = 0;
@@ -259,8 +259,8 @@ class SparseWriter final : public TargetWriter {
 
 }  // namespace
 
-std::unique_ptr<TargetWriter> make_sparse_writer(ByteSink& sink, const Options& o) {
+std::unique_ptr<convert::TargetWriter> make_sparse_writer(ByteSink& sink, const WriterOptions& o) {
   return std::make_unique<SparseWriter>(sink, o);
 }
 
-}  // namespace imgtool::convert::vmdk
+}  // namespace imgtool::vmdk

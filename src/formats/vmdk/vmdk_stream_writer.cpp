@@ -28,38 +28,39 @@
 #include "imgtool/error.hpp"
 #include "io/bytes.hpp"
 
-namespace imgtool::convert::vmdk {
+namespace imgtool::vmdk {
 namespace {
 
 constexpr uint64_t kStreamOverhead = kGrainSectors;  // first grain at 64 KiB, like VMware's own streams
-constexpr size_t kGrainMarkerBytes = 12;             // lba u64 + size u32
+constexpr uint64_t kGrainMarkerBytes = marker::kGrainHeaderBytes;
 // 64 TiB: the GD stays below 8 MiB of memory; VMware's own limit is 62 TB.
 constexpr uint64_t kMaxStreamCapacity = (uint64_t{64} << 40) / kSector;
 
-class StreamWriter final : public TargetWriter {
+class StreamWriter final : public convert::TargetWriter {
  public:
-  StreamWriter(ByteSink& sink, Options o) : sink_(sink), opts_(std::move(o)) {}
+  StreamWriter(ByteSink& sink, WriterOptions o) : sink_(sink), opts_(std::move(o)) {}
 
   uint64_t cluster_size() const override { return kGrainBytes; }
   bool compresses() const override { return true; }
 
-  void begin(const TargetPlan& plan) override {
+  void begin(const convert::TargetPlan& plan) override {
     virtual_size_ = plan.virtual_size;
     capacity_ = capacity_sectors(plan.virtual_size, kMaxStreamCapacity, sink_.name());
     const uint64_t grains = io::div_round_up(capacity_, kGrainSectors);
-    gd_.assign(io::div_round_up(grains, kGtes), 0);
+    gd_.assign(io::div_round_up(grains, kGtesPerGt), 0);
     start_ = sink_.position();
 
-    header_.version = 3;  // qemu and open-vmdk write 3 for compressed extents
+    header_ = writer_header();
+    header_.version = kVersionCompressed;  // what qemu and open-vmdk write
     header_.flags =
-        kFlagNewlineTest | kFlagCompressed | kFlagMarkers | (opts_.zeroed_grain ? kFlagZeroedGrain : 0);
+        kFlagNlDetect | kFlagCompressed | kFlagMarkers | (opts_.zeroed_grain ? kFlagZeroGrain : 0);
     header_.capacity = capacity_;
     header_.gd_offset = kGdAtEnd;
     header_.overhead = kStreamOverhead;
-    header_.compress_algorithm = 1;  // deflate
-    write_sector(encode_header(header_));
+    header_.compress_algorithm = kCompressDeflate;
+    write_sector(encode_sparse_header(header_));
     sink_.write(make_descriptor(opts_, capacity_, extent_file_name(sink_.name())));
-    sink_.write_zeros((kStreamOverhead - kDescOffset - kDescSectors) * kSector);
+    sink_.write_zeros((kStreamOverhead - kDescriptorSector - kDescriptorSectors) * kSector);
   }
 
   // Worker threads: deflate one grain into its framed marker. Pure.
@@ -86,8 +87,7 @@ class StreamWriter final : public TargetWriter {
     if (rc != Z_OK)
       throw Error(ErrorKind::Io, sink_.name(), "zlib compress2 failed (" + std::to_string(rc) + ")",
                   guest_offset);
-    io::store_le64(out, 0, guest_offset / kSector);
-    io::store_le32(out, 8, static_cast<uint32_t>(clen));
+    encode_grain_marker(out, {guest_offset / kSector, static_cast<uint32_t>(clen)});
     out.resize(io::align_up(kGrainMarkerBytes + clen, kSector), std::byte{0});
     return out;
   }
@@ -104,30 +104,30 @@ class StreamWriter final : public TargetWriter {
     have_last_ = true;
     last_offset_ = guest_offset;
     const uint64_t grain = guest_offset / kGrainBytes;
-    const uint64_t gt = grain / kGtes;
+    const uint64_t gt = grain / kGtesPerGt;
     if (gt_used_ && gt != gt_index_) flush_gt();
     if (!gt_used_) {
       gt_.fill(0);
       gt_index_ = gt;
       gt_used_ = true;
     }
-    gt_[grain % kGtes] = sector_here("grain");
+    gt_[grain % kGtesPerGt] = sector_here("grain");
     sink_.write(prepared);
   }
 
   void end() override {
     if (gt_used_) flush_gt();
-    const uint64_t gd_bytes = gd_.size() * 4;
+    const uint64_t gd_bytes = gd_.size() * kTableEntryBytes;
     const uint64_t gd_sectors = io::div_round_up(gd_bytes, kSector);
     write_sector(encode_marker(gd_sectors, kMarkerGd));
     const uint64_t gd_offset = sector_here("grain directory");
     std::vector<std::byte> gd(gd_sectors * kSector);
-    for (size_t i = 0; i < gd_.size(); ++i) io::store_le32(gd, i * 4, gd_[i]);
+    for (size_t i = 0; i < gd_.size(); ++i) io::store_le32(gd, i * kTableEntryBytes, gd_[i]);
     sink_.write(gd);
 
-    HeaderFields footer = header_;
+    SparseHeader footer = header_;
     footer.gd_offset = gd_offset;
-    const Sector footer_sector = encode_header(footer);
+    const Sector footer_sector = encode_sparse_header(footer);
     write_sector(encode_marker(1, kMarkerFooter));
     write_sector(footer_sector);
     write_sector(encode_marker(0, kMarkerEos));
@@ -141,7 +141,7 @@ class StreamWriter final : public TargetWriter {
   uint32_t sector_here(const char* what) const {
     const uint64_t pos = sink_.position() - start_;
     const uint64_t sector = pos / kSector;
-    if (sector > kMaxFileSectors)
+    if (sector > kMaxEntrySector)
       throw Error(ErrorKind::Unsupported, sink_.name(),
                   std::string("vmdk ") + what + " would start at byte " + std::to_string(pos) +
                       ", past the 2 TiB a u32 sector offset can address");
@@ -152,19 +152,19 @@ class StreamWriter final : public TargetWriter {
     write_sector(encode_marker(kGtSectors, kMarkerGt));
     gd_[gt_index_] = sector_here("grain table");
     std::vector<std::byte> buf(kGtSectors * kSector);
-    for (size_t i = 0; i < kGtes; ++i) io::store_le32(buf, i * 4, gt_[i]);
+    for (size_t i = 0; i < kGtesPerGt; ++i) io::store_le32(buf, i * kTableEntryBytes, gt_[i]);
     sink_.write(buf);
     gt_used_ = false;
   }
 
   ByteSink& sink_;
-  Options opts_;
-  HeaderFields header_;
+  WriterOptions opts_;
+  SparseHeader header_;
   uint64_t virtual_size_ = 0;
   uint64_t capacity_ = 0;
   uint64_t start_ = 0;
   std::vector<uint32_t> gd_;
-  std::array<uint32_t, kGtes> gt_{};
+  std::array<uint32_t, kGtesPerGt> gt_{};
   uint64_t gt_index_ = 0;
   bool gt_used_ = false;
   bool have_last_ = false;
@@ -173,8 +173,8 @@ class StreamWriter final : public TargetWriter {
 
 }  // namespace
 
-std::unique_ptr<TargetWriter> make_stream_writer(ByteSink& sink, const Options& o) {
+std::unique_ptr<convert::TargetWriter> make_stream_writer(ByteSink& sink, const WriterOptions& o) {
   return std::make_unique<StreamWriter>(sink, o);
 }
 
-}  // namespace imgtool::convert::vmdk
+}  // namespace imgtool::vmdk
