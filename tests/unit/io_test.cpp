@@ -1,12 +1,18 @@
 // The I/O layer: checked reads, holes, allocated size, atomic output.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
 #include "imgtool/source.hpp"
 #include "io/bytes.hpp"
+#include "io/unique_fd.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool {
@@ -62,6 +68,47 @@ TEST(FileSource, ErrorsNameThePath) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos);
   }
+}
+
+// The message of open_file_source(path), or "" when it opens.
+std::string open_error(const std::string& path) {
+  try {
+    open_file_source(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FileSource, RefusesFifoAtOnce) {
+  TempDir d;
+  const std::string fifo = d.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Hold the FIFO open for writing, so that a regression (a blocking open)
+  // fails this test instead of hanging it; the CLI test covers the hang itself.
+  io::UniqueFd writer(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(writer);
+  EXPECT_NE(open_error(fifo).find("fifo: is a FIFO;"), std::string::npos) << open_error(fifo);
+}
+
+TEST(FileSource, RefusesSocket) {
+  TempDir d;
+  const std::string path = d.file("sock");
+  io::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(s);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0)
+      << std::strerror(errno);
+  EXPECT_NE(open_error(path).find("sock: is a socket;"), std::string::npos) << open_error(path);
+}
+
+TEST(FileSource, RefusesCharacterDevices) {
+  for (const char* dev : {"/dev/null", "/dev/zero"})
+    EXPECT_NE(open_error(dev).find(std::string(dev) + ": is a character device;"), std::string::npos)
+        << open_error(dev);
 }
 
 TEST(FileSource, HolesAndAllocatedSize) {
