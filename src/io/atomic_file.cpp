@@ -12,6 +12,7 @@
 
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
+#include "io/fd_write.hpp"
 #include "io/unique_fd.hpp"
 
 namespace imgtool {
@@ -41,16 +42,7 @@ class AtomicFile final : public ByteSink {
 
   void write(std::span<const std::byte> data) override {
     flush_hole();
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(pos_ + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        fail(errno, pos_ + done);
-      }
-      done += static_cast<size_t>(n);
-    }
+    if (int err = io::pwrite_all(fd_.get(), data, pos_)) throw io::write_error(dst_, err, pos_);
     pos_ += data.size();
   }
 
@@ -65,21 +57,12 @@ class AtomicFile final : public ByteSink {
   void pwrite(uint64_t offset, std::span<const std::byte> data) override {
     if (offset > pos_ || data.size() > pos_ - offset)
       throw Error(ErrorKind::Usage, dst_, "pwrite beyond the written length", offset);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        fail(errno, offset + done);
-      }
-      done += static_cast<size_t>(n);
-    }
+    if (int err = io::pwrite_all(fd_.get(), data, offset)) throw io::write_error(dst_, err, offset);
   }
 
   void finish() override {
     flush_hole();
-    if (fsync_ && ::fsync(fd_.get()) != 0) fail(errno, pos_);
+    if (fsync_ && ::fsync(fd_.get()) != 0) throw io::write_error(dst_, errno, pos_);
     if (::rename(tmp_.c_str(), dst_.c_str()) != 0)
       throw Error(ErrorKind::Io, dst_,
                   std::string("cannot rename temporary file into place: ") + std::strerror(errno));
@@ -106,15 +89,7 @@ class AtomicFile final : public ByteSink {
   void flush_hole() {
     if (!pending_hole_) return;
     pending_hole_ = false;
-    if (::ftruncate(fd_.get(), static_cast<off_t>(pos_)) != 0) fail(errno, pos_);
-  }
-
-  [[noreturn]] void fail(int err, uint64_t at) {
-    if (err == ENOSPC || err == EFBIG || err == EDQUOT)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string(err == EFBIG ? "file too large" : "no space left on device") +
-                      " after writing " + std::to_string(at) + " bytes");
-    throw Error(ErrorKind::Io, dst_, std::string("write failed: ") + std::strerror(err), at);
+    if (::ftruncate(fd_.get(), static_cast<off_t>(pos_)) != 0) throw io::write_error(dst_, errno, pos_);
   }
 
   std::string dst_;
@@ -126,35 +101,6 @@ class AtomicFile final : public ByteSink {
 };
 
 }  // namespace
-
-void ByteSink::write_zeros(uint64_t len) {
-  static const std::byte zeros[65536] = {};
-  while (len > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(len, sizeof zeros));
-    write(std::span<const std::byte>(zeros, n));
-    len -= n;
-  }
-}
-
-void ByteSink::pwrite(uint64_t offset, std::span<const std::byte>) {
-  throw Error(ErrorKind::Unsupported, name(), "this output is a stream: cannot go back to patch it", offset);
-}
-
-void ObservedSink::write(std::span<const std::byte> data) {
-  observer_(data);
-  inner_.write(data);
-}
-
-void ObservedSink::write_zeros(uint64_t len) {
-  static const std::byte zeros[65536] = {};
-  uint64_t left = len;
-  while (left > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(left, sizeof zeros));
-    observer_(std::span<const std::byte>(zeros, n));
-    left -= n;
-  }
-  inner_.write_zeros(len);
-}
 
 std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
   return std::make_unique<AtomicFile>(dst, fsync);
