@@ -34,8 +34,9 @@ class ByteSink {
   virtual void pwrite(uint64_t offset, std::span<const std::byte> data);
 };
 
-// Writes to DST through a temporary file beside it ("DST.imgtool-XXXXXX"):
-// finish() fsyncs and renames over DST; destroying the sink without finish()
+// Writes to DST through a temporary file beside it ("DST.imgtool-XXXXXX",
+// created with mode 0666 so that the umask or a default ACL applies; the
+// process umask is never changed): finish() fsyncs and renames over DST; destroying the sink without finish()
 // (error, exception, interrupt) unlinks the temporary file. write_zeros()
 // seeks, so the result is sparse. A full disk is reported with the target
 // name and the bytes written so far. With fsync = false (qemu-img's "-t unsafe",

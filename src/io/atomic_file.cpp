@@ -6,31 +6,29 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
 #include "io/fd_write.hpp"
+#include "io/temp_file.hpp"
 #include "io/unique_fd.hpp"
 
 namespace imgtool {
 namespace {
 
+std::string dir_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 class AtomicFile final : public ByteSink {
  public:
   AtomicFile(std::string dst, bool fsync) : dst_(std::move(dst)), fsync_(fsync) {
-    std::string tmpl = dst_ + ".imgtool-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-    if (fd < 0)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string("cannot create temporary output file: ") + std::strerror(errno));
-    fd_ = io::UniqueFd(fd);
-    tmp_.assign(buf.data());
-    ::fchmod(fd, 0644 & ~current_umask());
+    io::TempFile tmp = io::create_temp_beside(dst_, dst_);
+    fd_ = std::move(tmp.fd);
+    tmp_ = std::move(tmp.path);
   }
 
   ~AtomicFile() override {
@@ -69,23 +67,11 @@ class AtomicFile final : public ByteSink {
     tmp_.clear();
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
-    std::string dir =
-        dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
-    if (dir.empty()) dir = dst_.find('/') == 0 ? "/" : ".";
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    io::UniqueFd dir(::open(dir_of(dst_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) ::fsync(dir.get());
   }
 
  private:
-  static mode_t current_umask() {
-    mode_t m = ::umask(022);
-    ::umask(m);
-    return m;
-  }
-
   void flush_hole() {
     if (!pending_hole_) return;
     pending_hole_ = false;
