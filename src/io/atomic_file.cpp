@@ -25,14 +25,11 @@ std::string dir_of(const std::string& path) {
 
 class AtomicFile final : public ByteSink {
  public:
-  AtomicFile(std::string dst, bool fsync) : dst_(std::move(dst)), fsync_(fsync) {
-    io::TempFile tmp = io::create_temp_beside(dst_, dst_);
-    fd_ = std::move(tmp.fd);
-    tmp_ = std::move(tmp.path);
-  }
-
-  ~AtomicFile() override {
-    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  // `existing`: the file DST names now, whose mode and owner the new one
+  // takes; null when DST does not exist.
+  AtomicFile(std::string dst, const struct stat* existing, bool fsync)
+      : dst_(std::move(dst)), fsync_(fsync), tmp_(dst_, dst_) {
+    if (existing != nullptr) keep_mode_and_owner(*existing);
   }
 
   const std::string& name() const override { return dst_; }
@@ -40,7 +37,7 @@ class AtomicFile final : public ByteSink {
 
   void write(std::span<const std::byte> data) override {
     flush_hole();
-    if (int err = io::pwrite_all(fd_.get(), data, pos_)) throw io::write_error(dst_, err, pos_);
+    if (int err = io::pwrite_all(tmp_.fd(), data, pos_)) throw io::write_error(dst_, err, pos_);
     pos_ += data.size();
   }
 
@@ -55,16 +52,13 @@ class AtomicFile final : public ByteSink {
   void pwrite(uint64_t offset, std::span<const std::byte> data) override {
     if (offset > pos_ || data.size() > pos_ - offset)
       throw Error(ErrorKind::Usage, dst_, "pwrite beyond the written length", offset);
-    if (int err = io::pwrite_all(fd_.get(), data, offset)) throw io::write_error(dst_, err, offset);
+    if (int err = io::pwrite_all(tmp_.fd(), data, offset)) throw io::write_error(dst_, err, offset);
   }
 
   void finish() override {
     flush_hole();
-    if (fsync_ && ::fsync(fd_.get()) != 0) throw io::write_error(dst_, errno, pos_);
-    if (::rename(tmp_.c_str(), dst_.c_str()) != 0)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string("cannot rename temporary file into place: ") + std::strerror(errno));
-    tmp_.clear();
+    if (fsync_ && ::fsync(tmp_.fd()) != 0) throw io::write_error(dst_, errno, pos_);
+    tmp_.rename_over(dst_, dst_);
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
     io::UniqueFd dir(::open(dir_of(dst_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -72,16 +66,38 @@ class AtomicFile final : public ByteSink {
   }
 
  private:
+  // Replacing a file must not change who may read it: the new file gets the
+  // old one's owner, then its mode (in this order: chown clears the set-ID
+  // bits). When the owner cannot be given (only root may give a file away),
+  // the file is not replaced at all rather than silently handed to the caller.
+  void keep_mode_and_owner(const struct stat& old) {
+    struct stat now {};
+    if (::fstat(tmp_.fd(), &now) != 0)
+      throw Error(ErrorKind::Io, dst_,
+                  std::string("cannot stat the temporary file: ") + std::strerror(errno));
+    if (now.st_uid != old.st_uid || now.st_gid != old.st_gid) {
+      const uid_t uid = now.st_uid == old.st_uid ? static_cast<uid_t>(-1) : old.st_uid;
+      const gid_t gid = now.st_gid == old.st_gid ? static_cast<gid_t>(-1) : old.st_gid;
+      if (::fchown(tmp_.fd(), uid, gid) != 0)
+        throw Error(ErrorKind::Io, dst_,
+                    "cannot keep the owner (uid " + std::to_string(old.st_uid) + ", gid " +
+                        std::to_string(old.st_gid) + ") of the existing file: " + std::strerror(errno) +
+                        "; remove it first to replace it with a file of your own");
+    }
+    if (::fchmod(tmp_.fd(), old.st_mode & 07777) != 0)
+      throw Error(ErrorKind::Io, dst_,
+                  "cannot keep the mode of the existing file: " + std::string(std::strerror(errno)));
+  }
+
   void flush_hole() {
     if (!pending_hole_) return;
     pending_hole_ = false;
-    if (::ftruncate(fd_.get(), static_cast<off_t>(pos_)) != 0) throw io::write_error(dst_, errno, pos_);
+    if (::ftruncate(tmp_.fd(), static_cast<off_t>(pos_)) != 0) throw io::write_error(dst_, errno, pos_);
   }
 
   std::string dst_;
   const bool fsync_;
-  std::string tmp_;
-  io::UniqueFd fd_;
+  io::TempFile tmp_;  // declared after dst_: initialised from it
   uint64_t pos_ = 0;
   bool pending_hole_ = false;
 };
@@ -89,7 +105,9 @@ class AtomicFile final : public ByteSink {
 }  // namespace
 
 std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
-  return std::make_unique<AtomicFile>(dst, fsync);
+  struct stat st {};
+  const bool existing = ::lstat(dst.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return std::make_unique<AtomicFile>(dst, existing ? &st : nullptr, fsync);
 }
 
 }  // namespace imgtool

@@ -37,7 +37,7 @@ std::string random_suffix() {
 
 }  // namespace
 
-TempFile create_temp_beside(const std::string& target, const std::string& name) {
+TempFile::TempFile(const std::string& target, const std::string& name) {
   constexpr int kAttempts = 100;
   int err = EEXIST;
   for (int i = 0; i < kAttempts && err == EEXIST; ++i) {
@@ -47,11 +47,26 @@ TempFile create_temp_beside(const std::string& target, const std::string& name) 
     // umask would mean setting it (umask(2) has no read-only form): a race
     // with other threads creating files.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd >= 0) return TempFile{UniqueFd(fd), std::move(path)};
+    if (fd >= 0) {
+      fd_ = UniqueFd(fd);
+      path_ = std::move(path);
+      return;
+    }
     err = errno;
   }
   const std::string where = target == name ? "" : " beside '" + target + "'";
   throw Error(ErrorKind::Io, name, "cannot create temporary output file" + where + ": " + std::strerror(err));
+}
+
+TempFile::~TempFile() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+void TempFile::rename_over(const std::string& target, const std::string& name) {
+  if (::rename(path_.c_str(), target.c_str()) != 0)
+    throw Error(ErrorKind::Io, name,
+                std::string("cannot rename temporary file into place: ") + std::strerror(errno));
+  path_.clear();
 }
 
 }  // namespace imgtool::io

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `imgtool convert SRC DST` writes DST as users expect (docs/cli.md "Output
 # files"): a new file gets 0666 minus the umask (or the directory's default
-# ACL) and the process umask is never touched. Env: IMGTOOL (the binary),
-# IMGTOOL_BUILD_DIR.
+# ACL) and the process umask is never touched; a replaced file keeps its mode
+# and owner, or is not replaced. Env: IMGTOOL (the binary), IMGTOOL_BUILD_DIR.
 set -uo pipefail
 : "${IMGTOOL:?set IMGTOOL to the imgtool binary}"
 tmp=$(mktemp -d "${IMGTOOL_BUILD_DIR:-/tmp}/output-files.XXXXXX")
+pub=""
 cleanup() {
   rm -rf "$tmp"
+  if [ -n "$pub" ]; then rm -rf "$pub"; fi
 }
 trap cleanup EXIT
 fails=0
@@ -43,6 +45,37 @@ if setfacl -d -m u::rw,g::rw,o::r "$tmp/acl" 2>/dev/null; then
     fail "default ACL: mode $(mode_of "$tmp/acl/new.raw"), want 664"
 else
   echo "skip: no default ACLs on this file system"
+fi
+
+# --- an existing DST keeps its mode and owner ----------------------------------------
+printf 'old' >"$tmp/old.raw"
+chmod 600 "$tmp/old.raw"
+want_owner="$(id -u) $(id -g)"
+if [ "$(id -u)" = 0 ]; then chown 12345:23456 "$tmp/old.raw" && want_owner="12345 23456"; fi
+(umask 022 && "$IMGTOOL" convert -O raw "$src" "$tmp/old.raw") && cmp -s "$tmp/old.raw" "$tmp/want.raw" &&
+  [ "$(stat -c '%a %u %g' "$tmp/old.raw")" = "600 $want_owner" ] && ok "replaced file keeps mode 600 and owner" ||
+  fail "replaced file: $(stat -c '%a %u %g' "$tmp/old.raw"), want 600 $want_owner"
+
+# --- an owner that cannot be kept: refused before writing, DST untouched ---------------
+# Someone else's 0666 file in a directory everyone may write: the rename would
+# hand the file to the caller, so imgtool refuses. Runs as nobody, from a
+# world-traversable copy (the build tree may be under a 0700 directory).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  pub=$(mktemp -d /tmp/imgtool-output-files.XXXXXX)
+  chmod 755 "$pub"
+  cp "$IMGTOOL" "$src" "$pub/" && chmod 644 "$pub/src.qcow2"
+  mkdir -m 777 "$pub/w"
+  printf 'roots' >"$pub/w/theirs.raw"
+  chmod 666 "$pub/w/theirs.raw"
+  err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$pub/$(basename "$IMGTOOL")" convert -O raw \
+    "$pub/src.qcow2" "$pub/w/theirs.raw" 2>&1)
+  rc=$?
+  left=$(ls -A "$pub/w")
+  [ $rc -eq 1 ] && grep -q "theirs.raw: cannot keep the owner (uid 0, gid 0) of the existing file" <<<"$err" &&
+    [ "$(cat "$pub/w/theirs.raw")" = roots ] && [ "$left" = theirs.raw ] &&
+    ok "owner that cannot be kept: refused ($err)" || fail "owner that cannot be kept: rc=$rc err=$err left=$left"
+else
+  echo "skip: not root or no setpriv"
 fi
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }

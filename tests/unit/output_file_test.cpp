@@ -3,6 +3,7 @@
 // through, block devices written in place.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -50,6 +51,32 @@ TEST(OutputFile, NewFileModeIsCreationModeMinusUmask) {
     write_through(d.file("b.img"), "b");
   }
   EXPECT_EQ(stat_of(d.file("b.img")).st_mode & 07777, 0600u);
+}
+
+TEST(OutputFile, ExistingFileKeepsModeAndOwner) {
+  TempDir d;
+  const std::string dst = d.file("old.img");
+  test::write_file(dst, "old contents");
+  ASSERT_EQ(::chmod(dst.c_str(), 0600), 0);
+  const bool root = ::geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(::chown(dst.c_str(), 12345, 23456), 0);
+  }
+  {
+    ScopedUmask u(022);  // a new file would be 0644
+    write_through(dst, "new contents");
+  }
+  EXPECT_EQ(test::read_file(dst), "new contents");
+  struct stat st = stat_of(dst);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  if (root) {
+    EXPECT_EQ(st.st_uid, 12345u);
+    EXPECT_EQ(st.st_gid, 23456u);
+  }
+  // Also a mode the umask would never give, and with the set-group-ID bit.
+  ASSERT_EQ(::chmod(dst.c_str(), 02751), 0);
+  write_through(dst, "again");
+  EXPECT_EQ(stat_of(dst).st_mode & 07777, 02751u);
 }
 
 }  // namespace
