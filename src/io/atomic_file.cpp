@@ -11,6 +11,7 @@
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
 #include "io/fd_write.hpp"
+#include "io/output_target.hpp"
 #include "io/temp_file.hpp"
 #include "io/unique_fd.hpp"
 
@@ -25,10 +26,12 @@ std::string dir_of(const std::string& path) {
 
 class AtomicFile final : public ByteSink {
  public:
-  // `existing`: the file DST names now, whose mode and owner the new one
-  // takes; null when DST does not exist.
-  AtomicFile(std::string dst, const struct stat* existing, bool fsync)
-      : dst_(std::move(dst)), fsync_(fsync), tmp_(dst_, dst_) {
+  // `dst`: the name the user gave (for messages). `target`: the file to
+  // replace, where the temporary file is made (DST, or where its links lead).
+  // `existing`: the file there now, whose mode and owner the new one takes;
+  // null when there is none.
+  AtomicFile(std::string dst, std::string target, const struct stat* existing, bool fsync)
+      : dst_(std::move(dst)), target_(std::move(target)), fsync_(fsync), tmp_(target_, dst_) {
     if (existing != nullptr) keep_mode_and_owner(*existing);
   }
 
@@ -58,10 +61,10 @@ class AtomicFile final : public ByteSink {
   void finish() override {
     flush_hole();
     if (fsync_ && ::fsync(tmp_.fd()) != 0) throw io::write_error(dst_, errno, pos_);
-    tmp_.rename_over(dst_, dst_);
+    tmp_.rename_over(target_, dst_);
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
-    io::UniqueFd dir(::open(dir_of(dst_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    io::UniqueFd dir(::open(dir_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir) ::fsync(dir.get());
   }
 
@@ -96,8 +99,9 @@ class AtomicFile final : public ByteSink {
   }
 
   std::string dst_;
+  std::string target_;
   const bool fsync_;
-  io::TempFile tmp_;  // declared after dst_: initialised from it
+  io::TempFile tmp_;  // declared after dst_ and target_: made from them
   uint64_t pos_ = 0;
   bool pending_hole_ = false;
 };
@@ -105,9 +109,9 @@ class AtomicFile final : public ByteSink {
 }  // namespace
 
 std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
-  struct stat st {};
-  const bool existing = ::lstat(dst.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-  return std::make_unique<AtomicFile>(dst, existing ? &st : nullptr, fsync);
+  io::OutputTarget t = io::resolve_output(dst);
+  const bool existing = t.kind == io::OutputKind::RegularFile;
+  return std::make_unique<AtomicFile>(dst, t.path, existing ? &t.st : nullptr, fsync);
 }
 
 }  // namespace imgtool

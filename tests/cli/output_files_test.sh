@@ -2,7 +2,8 @@
 # `imgtool convert SRC DST` writes DST as users expect (docs/cli.md "Output
 # files"): a new file gets 0666 minus the umask (or the directory's default
 # ACL) and the process umask is never touched; a replaced file keeps its mode
-# and owner, or is not replaced. Env: IMGTOOL (the binary), IMGTOOL_BUILD_DIR.
+# and owner, or is not replaced; a symbolic link is written through to its
+# final target; other file types are refused. Env: IMGTOOL (the binary), IMGTOOL_BUILD_DIR.
 set -uo pipefail
 : "${IMGTOOL:?set IMGTOOL to the imgtool binary}"
 tmp=$(mktemp -d "${IMGTOOL_BUILD_DIR:-/tmp}/output-files.XXXXXX")
@@ -77,6 +78,45 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
   echo "skip: not root or no setpriv"
 fi
+
+# --- DST is a symbolic link: the link stays, its final target gets the image ----------
+mkdir "$tmp/images" "$tmp/links"
+printf 'old' >"$tmp/images/disk.raw"
+chmod 640 "$tmp/images/disk.raw"
+ln -s ../images/hop "$tmp/links/out.raw"
+ln -s disk.raw "$tmp/images/hop"
+"$IMGTOOL" convert -O raw "$src" "$tmp/links/out.raw" && [ "$(readlink "$tmp/links/out.raw")" = ../images/hop ] &&
+  [ "$(readlink "$tmp/images/hop")" = disk.raw ] && cmp -s "$tmp/images/disk.raw" "$tmp/want.raw" &&
+  [ "$(mode_of "$tmp/images/disk.raw")" = 640 ] && [ "$(ls -A "$tmp/images" | wc -l)" = 2 ] &&
+  ok "link chain written through to its target" ||
+  fail "link chain: $(ls -l "$tmp/links" "$tmp/images")"
+ln -s images/fresh.raw "$tmp/dangling.raw"
+(umask 022 && "$IMGTOOL" convert -O raw "$src" "$tmp/dangling.raw") && [ -L "$tmp/dangling.raw" ] &&
+  cmp -s "$tmp/images/fresh.raw" "$tmp/want.raw" && [ "$(mode_of "$tmp/images/fresh.raw")" = 644 ] &&
+  ok "dangling link: its target is created" || fail "dangling link: $(ls -l "$tmp" "$tmp/images")"
+ln -s loop-b "$tmp/loop-a" && ln -s loop-a "$tmp/loop-b"
+err=$("$IMGTOOL" convert -O raw "$src" "$tmp/loop-a" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "^imgtool: $tmp/loop-a: symbolic link loop" <<<"$err" && [ "$(readlink "$tmp/loop-a")" = loop-b ] &&
+  ok "link loop: $err" || fail "link loop: rc=$rc $err"
+
+# --- other file types are refused, and stay what they were --------------------------------
+# A private copy of /dev/null, never the real one: a regression (or an old
+# binary) would replace the node it is given.
+mkdir "$tmp/dir" && mkfifo "$tmp/fifo"
+chardev=/dev/null
+if mknod "$tmp/null" c 1 3 2>/dev/null; then chardev=$tmp/null; else echo "skip: no mknod; /dev/null only via a link"; fi
+ln -s "$chardev" "$tmp/null-link"
+targets=("$tmp/dir" "$tmp/fifo" "$tmp/null-link")
+[ "$chardev" = /dev/null ] || targets+=("$chardev")
+for dst in "${targets[@]}"; do
+  err=$(timeout 10 "$IMGTOOL" convert -O raw "$src" "$dst" 2>&1)
+  rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -q "is a directory\|is a FIFO\|is a character device" <<<"$err" &&
+    ok "DST $dst refused: $err" || fail "DST $dst: rc=$rc $err"
+done
+[ -c "$chardev" ] && [ -p "$tmp/fifo" ] && [ -L "$tmp/null-link" ] && [ -z "$(ls -A "$tmp/dir")" ] &&
+  [ -z "$(ls -A "$(dirname "$chardev")" | grep imgtool)" ] && ok "refused targets unchanged" || fail "a refused target changed"
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all output file checks passed"
