@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "imgtool/source.hpp"
 #include "io/bytes.hpp"
 #include "io/unique_fd.hpp"
+#include "io/zero_range.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool {
@@ -124,6 +126,29 @@ TEST(FileSource, HolesAndAllocatedSize) {
   EXPECT_LE(hole, uint64_t(32) << 20);
   EXPECT_EQ(src->next_data(hole), uint64_t(32) << 20);
   EXPECT_LT(src->allocated_size(), uint64_t(1) << 20);
+}
+
+// zero_range() on a file: where fallocate(FALLOC_FL_ZERO_RANGE) works (ext4,
+// xfs) and where it does not and zeros are written (tmpfs).
+TEST(ZeroRange, ZeroesExactlyTheRange) {
+  TempDir d;
+  std::vector<std::string> dirs = {d.path().string()};
+  if (std::filesystem::is_directory("/dev/shm")) dirs.push_back("/dev/shm");
+  for (const std::string& dir : dirs) {
+    const std::string p = dir + "/zero-range-" + std::to_string(::getpid());
+    test::write_file(p, std::string(3 << 20, '\xa5'));
+    {
+      io::UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+      ASSERT_TRUE(fd);
+      EXPECT_EQ(io::zero_range(fd.get(), 100, (2 << 20) + 300, 512), 0);  // unaligned head and tail
+      EXPECT_EQ(io::zero_range(fd.get(), (3 << 20) - 10, 5, 512), 0);     // short
+    }
+    std::string want(3 << 20, '\xa5');
+    want.replace(100, (2 << 20) + 300, (2 << 20) + 300, '\0');
+    want.replace((3 << 20) - 10, 5, 5, '\0');
+    EXPECT_TRUE(test::read_file(p) == want) << dir;
+    std::filesystem::remove(p);
+  }
 }
 
 TEST(AtomicFile, RenameOnFinishOnly) {
