@@ -146,7 +146,8 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
     throw Error(ErrorKind::Usage, dst, "the output is the same file as the input '" + src + "'");
   std::unique_ptr<Image> img = open_for_convert(src, open, opts.allow_backing);
 
-  std::unique_ptr<ByteSink> file = create_atomic_file(dst, opts.fsync);
+  std::unique_ptr<ByteSink> file = create_output_file(
+      dst, {.fsync = opts.fsync, .min_size = opts.target_format == "raw" ? img->info().virtual_size : 0});
   if (!opts.checksum) return convert_image(*img, *file, opts);
 
   // Compressed qcow2 patches its header at the end (docs/convert.md): hash

@@ -9,9 +9,8 @@
 #include <cstring>
 
 #include "imgtool/error.hpp"
-#include "imgtool/sink.hpp"
 #include "io/fd_write.hpp"
-#include "io/output_target.hpp"
+#include "io/file_sinks.hpp"
 #include "io/temp_file.hpp"
 #include "io/unique_fd.hpp"
 
@@ -108,10 +107,12 @@ class AtomicFile final : public ByteSink {
 
 }  // namespace
 
-std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
-  io::OutputTarget t = io::resolve_output(dst);
-  const bool existing = t.kind == io::OutputKind::RegularFile;
-  return std::make_unique<AtomicFile>(dst, t.path, existing ? &t.st : nullptr, fsync);
+namespace io {
+
+std::unique_ptr<ByteSink> make_atomic_file(std::string dst, std::string target, const struct stat* existing,
+                                           bool fsync) {
+  return std::make_unique<AtomicFile>(std::move(dst), std::move(target), existing, fsync);
 }
 
+}  // namespace io
 }  // namespace imgtool

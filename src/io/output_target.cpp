@@ -44,9 +44,8 @@ std::string kind_error(mode_t mode) {
   const char* what = S_ISFIFO(mode)   ? "is a FIFO"
                      : S_ISSOCK(mode) ? "is a socket"
                      : S_ISCHR(mode)  ? "is a character device"
-                     : S_ISBLK(mode)  ? "is a block device"
                                       : "is not a regular file";
-  return std::string(what) + "; imgtool writes images to regular files only";
+  return std::string(what) + "; imgtool writes images to regular files and block devices only";
 }
 
 }  // namespace
@@ -72,6 +71,10 @@ OutputTarget resolve_output(const std::string& dst) {
           ErrorKind::Io, dst,
           "more than " + std::to_string(kMaxLinks) + " symbolic links to follow (the kernel's limit)");
     t.path = join_link(t.path, read_link(t.path, t.st, dst));
+  }
+  if (S_ISBLK(t.st.st_mode)) {
+    t.kind = OutputKind::BlockDevice;
+    return t;
   }
   if (!S_ISREG(t.st.st_mode)) {
     const std::string whose = t.path == dst ? "" : "its target '" + t.path + "' ";

@@ -10,6 +10,7 @@ namespace imgtool::io {
 enum class OutputKind {
   NewFile,      // nothing there yet (DST, or the target of a dangling link)
   RegularFile,  // replaced through a temporary file and a rename
+  BlockDevice,  // written in place
 };
 
 struct OutputTarget {
@@ -23,7 +24,8 @@ struct OutputTarget {
 // Follows DST through symbolic links, as open(2) would, so that the image
 // replaces what the links point to instead of the last link. Throws
 // Error(Io) naming `dst` for a loop of links, a chain longer than the kernel
-// follows (40), and a target that is not a regular file (or missing).
+// follows (40), and a target that is neither a regular file nor a block
+// device (nor missing).
 OutputTarget resolve_output(const std::string& dst);
 
 }  // namespace imgtool::io
