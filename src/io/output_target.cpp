@@ -58,9 +58,10 @@ OutputTarget resolve_output(const std::string& dst) {
     if (::lstat(t.path.c_str(), &t.st) != 0) {
       // Missing: DST or the target of a dangling link is created. A missing
       // directory on the way is reported when the temporary file cannot be.
-      if (errno == ENOENT) return t;
-      const std::string what = t.path == dst ? "" : " its target '" + t.path + "':";
-      throw Error(ErrorKind::Io, dst, "cannot look up" + what + " " + std::strerror(errno));
+      const int e = errno;
+      if (e == ENOENT) return t;
+      const std::string what = t.path == dst ? "" : " its target '" + t.path + "'";
+      throw Error(ErrorKind::Io, dst, "cannot look up" + what + ": " + std::strerror(e));
     }
     if (!S_ISLNK(t.st.st_mode)) break;
     if (!seen.insert({t.st.st_dev, t.st.st_ino}).second)

@@ -184,6 +184,16 @@ TEST(OutputFile, OtherFileTypesAreRefused) {
             std::string::npos)
       << create_error(d.file("dirlink"));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(d.path()), {}), 4) << "temporary file left";
+  // A path through a regular file: the lookup itself fails.
+  test::write_file(d.file("plain"), "x");
+  std::filesystem::create_symlink("plain/x.img", d.file("through-file"));
+  EXPECT_NE(create_error(d.file("plain/x.img")).find("plain/x.img: cannot look up: Not a directory"),
+            std::string::npos)
+      << create_error(d.file("plain/x.img"));
+  EXPECT_NE(create_error(d.file("through-file"))
+                .find("cannot look up its target '" + d.file("plain/x.img") + "': Not a directory"),
+            std::string::npos)
+      << create_error(d.file("through-file"));
 }
 
 }  // namespace
