@@ -1,6 +1,7 @@
-// AtomicFile: output goes to a temporary file beside DST, renamed over DST
-// only by finish(). Any other end (exception, interrupt) unlinks it, so a
-// half-written image never carries the final name.
+// AtomicFile: a regular-file DST (or the regular file its links lead to) is
+// written to a temporary file beside it, renamed over it only by finish().
+// Any other end (exception, interrupt) unlinks it, so a half-written image
+// never carries the final name.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,15 +81,19 @@ class AtomicFile final : public ByteSink {
     if (now.st_uid != old.st_uid || now.st_gid != old.st_gid) {
       const uid_t uid = now.st_uid == old.st_uid ? static_cast<uid_t>(-1) : old.st_uid;
       const gid_t gid = now.st_gid == old.st_gid ? static_cast<gid_t>(-1) : old.st_gid;
-      if (::fchown(tmp_.fd(), uid, gid) != 0)
+      if (::fchown(tmp_.fd(), uid, gid) != 0) {
+        const int e = errno;
         throw Error(ErrorKind::Io, dst_,
                     "cannot keep the owner (uid " + std::to_string(old.st_uid) + ", gid " +
-                        std::to_string(old.st_gid) + ") of the existing file: " + std::strerror(errno) +
+                        std::to_string(old.st_gid) + ") of the existing file: " + std::strerror(e) +
                         "; remove it first to replace it with a file of your own");
+      }
     }
-    if (::fchmod(tmp_.fd(), old.st_mode & 07777) != 0)
+    if (::fchmod(tmp_.fd(), old.st_mode & 07777) != 0) {
+      const int e = errno;
       throw Error(ErrorKind::Io, dst_,
-                  "cannot keep the mode of the existing file: " + std::string(std::strerror(errno)));
+                  "cannot keep the mode of the existing file: " + std::string(std::strerror(e)));
+    }
   }
 
   void flush_hole() {

@@ -29,22 +29,28 @@ class BlockDeviceSink final : public ByteSink {
     // No O_CREAT/O_TRUNC: a device is neither. O_EXCL on a block device is
     // an exclusive open (as mkfs does): it fails with EBUSY while a file
     // system is mounted on it or on one of its partitions, or LVM, md or
-    // swap holds it.
-    fd_ = UniqueFd(::open(target.c_str(), O_WRONLY | O_EXCL | O_CLOEXEC | O_NOCTTY));
+    // swap holds it. O_NONBLOCK: should the path have become a FIFO since it
+    // was looked up, the open fails at once instead of waiting for a reader
+    // (fstat below then refuses anything but a block device).
+    fd_ = UniqueFd(::open(target.c_str(), O_WRONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd_) {
       const int e = errno;
       if (e == EBUSY)
         throw Error(ErrorKind::Io, dst_,
                     "the block device is in use (a mounted file system, LVM, md, swap or another exclusive "
                     "user); nothing was written");
-      throw Error(ErrorKind::Io, dst_, std::string("cannot open the block device: ") + std::strerror(e));
+      throw Error(ErrorKind::Io, dst_,
+                  std::string("cannot open the block device: ") + std::strerror(e) + "; nothing was written");
     }
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0 || !S_ISBLK(st.st_mode))
       throw Error(ErrorKind::Io, dst_, "is no longer a block device; nothing was written");
-    if (::ioctl(fd_.get(), BLKGETSIZE64, &size_) != 0)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string("cannot read the block device's size: ") + std::strerror(errno));
+    const int flags = ::fcntl(fd_.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+        ::ioctl(fd_.get(), BLKGETSIZE64, &size_) != 0) {
+      const int e = errno;
+      throw Error(ErrorKind::Io, dst_, std::string("cannot set up the block device: ") + std::strerror(e));
+    }
     int sector = 0;
     if (::ioctl(fd_.get(), BLKSSZGET, &sector) == 0 && sector > 0) sector_ = static_cast<uint64_t>(sector);
     if (size_ < min_size)

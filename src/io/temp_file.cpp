@@ -63,9 +63,11 @@ TempFile::~TempFile() {
 }
 
 void TempFile::rename_over(const std::string& target, const std::string& name) {
-  if (::rename(path_.c_str(), target.c_str()) != 0)
+  if (::rename(path_.c_str(), target.c_str()) != 0) {
+    const int e = errno;
     throw Error(ErrorKind::Io, name,
-                std::string("cannot rename temporary file into place: ") + std::strerror(errno));
+                std::string("cannot rename temporary file into place: ") + std::strerror(e));
+  }
   path_.clear();
 }
 

@@ -6,13 +6,16 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
+#include "io/file_sinks.hpp"
 #include "io/unique_fd.hpp"
 #include "support/test_util.hpp"
 #include "unit/loop_device.hpp"
@@ -119,6 +122,24 @@ TEST_F(BlockDeviceOutput, SymlinkToADeviceWritesTheDevice) {
   }
   EXPECT_TRUE(std::filesystem::is_symlink(dir_.file("by-id")));
   EXPECT_EQ(contents().substr(0, 6), "hello\xa5");
+}
+
+// The path was a block device when looked up and is a FIFO when opened: the
+// open must fail at once instead of waiting for a reader.
+TEST(BlockDeviceSinkRace, FifoInPlaceOfTheDeviceDoesNotBlock) {
+  TempDir d;
+  const std::string fifo = d.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto attempt = std::async(std::launch::async,
+                            [&] { return message_of([&] { io::make_block_device_sink("disk", fifo, 0); }); });
+  if (attempt.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    io::UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));  // lets it finish
+    attempt.wait();
+    FAIL() << "opening the FIFO blocked";
+  }
+  const std::string msg = attempt.get();
+  EXPECT_NE(msg.find("disk: "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nothing was written"), std::string::npos) << msg;
 }
 
 }  // namespace
