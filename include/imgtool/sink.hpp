@@ -2,7 +2,8 @@
 // The I/O layer's write side: a forward-only byte sink. Every writer in imgtool
 // (raw, qcow2, vmdk) emits its output strictly in order so that the same
 // writer can feed a file, a hash tee or an HTTP upload body (publish) without
-// a temporary file. Random-access sinks turn write_zeros() into holes.
+// a temporary file. File sinks turn write_zeros() into holes; a block device
+// sink zeroes the range (the device has old data).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,7 +20,8 @@ class ByteSink {
   virtual const std::string& name() const = 0;
   // Appends bytes at position().
   virtual void write(std::span<const std::byte> data) = 0;
-  // Appends `len` zero bytes. File sinks leave a hole instead of writing.
+  // Appends `len` zero bytes. File sinks leave a hole instead of writing;
+  // a block device is zeroed.
   virtual void write_zeros(uint64_t len);
   // Bytes appended so far (including zeros).
   virtual uint64_t position() const = 0;
@@ -27,7 +29,8 @@ class ByteSink {
   virtual void finish() = 0;
 
   // Random access for writers that must patch a header after the data (only
-  // possible on files; streams, hash tees and uploads return false). A writer
+  // possible on files and block devices; streams, hash tees and uploads
+  // return false). A writer
   // that needs it must check seekable() and say so when it is false.
   virtual bool seekable() const { return false; }
   // Overwrites bytes below position(). Throws Error(Unsupported) when !seekable().
