@@ -31,7 +31,8 @@ int run(const Opts& o) {
   std::signal(SIGXFSZ, SIG_IGN);
   ConvertOptions c;
   const std::optional<Format> target = parse_format_option(o.out_format);
-  if (!target) throw Error(ErrorKind::Usage, "", "-O needs an output format (" + format_list(writable_formats()) + ")");
+  if (!target)
+    throw Error(ErrorKind::Usage, "", "-O needs an output format (" + format_list(writable_formats()) + ")");
   c.target_format = *target;
   c.options = parse_create_options(o.options);
   c.compress = o.compress;
@@ -82,13 +83,15 @@ Subcommand setup_convert(CLI::App& app) {
                   "Zero runs this long are not written (default 4k; 0 = fully allocate)");
   sub->add_option("-m,--threads", o->threads, "Worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 64u));
-  sub->add_option(
-      "-t,--cache", o->cache,
-      "writeback (default: fsync DST before the rename) or unsafe (no flush, qemu-img's default)");
+  sub->add_option("-t,--cache", o->cache,
+                  "writeback (default: fsync DST before it takes its name) or unsafe (no flush, qemu-img's "
+                  "default; a block device is always flushed)");
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
   add_gate_options(sub, o->gate);
   sub->add_option("src", o->src, "Source image")->required();
-  sub->add_option("dst", o->dst, "Target file (written atomically)")->required();
+  sub->add_option("dst", o->dst,
+                  "Target: a file (written atomically, through a symlink) or a block device (in place)")
+      ->required();
   return {sub, [o] { return run(*o); }};
 }
 

@@ -48,8 +48,10 @@ class ByteSource {
 };
 
 // Opens a regular file (or block device) read-only. Errors name the path:
-// missing file, directory, no permission. O_CLOEXEC, no O_NOFOLLOW (the user
-// named the path).
+// missing file, directory, no permission. A FIFO, a socket or a character
+// device is refused at once ("is a FIFO; ...") and never blocks: the type is
+// checked before the open, which is O_NONBLOCK and checked again. O_CLOEXEC,
+// no O_NOFOLLOW (the user named the path).
 std::unique_ptr<ByteSource> open_file_source(const std::string& path);
 
 // A source over bytes in memory (tests, fuzzers, standard input buffers).

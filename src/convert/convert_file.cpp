@@ -2,8 +2,9 @@
 // assessed once (assess(): the gate opens the files it names, the driver's walk
 // and the cross-format rules run), a refusal is thrown with its finding and
 // override, and the very image the verdict checked — its descriptors, not its
-// paths — is what gets converted. The output goes through an atomic file;
-// SRC == DST (same inode) is refused.
+// paths — is what gets converted. The output goes through
+// create_output_file() (a temporary file renamed into place, written through a
+// symlink, or a block device written in place); SRC == DST is refused.
 #include <sys/stat.h>
 
 #include <utility>
@@ -18,10 +19,18 @@ namespace {
 
 using FileId = std::pair<dev_t, ino_t>;
 
+// The file a path names, through symlinks; a block device by its device
+// number, so that two nodes of the same disk are the same file.
 std::optional<FileId> file_id(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  if (S_ISBLK(st.st_mode)) return FileId{0, static_cast<ino_t>(st.st_rdev)};
   return FileId{st.st_dev, st.st_ino};
+}
+
+bool is_block_device(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
 }
 
 }  // namespace
@@ -29,6 +38,12 @@ std::optional<FileId> file_id(const std::string& path) {
 ConvertStats convert_file(const std::string& src, const std::string& dst, const ConvertOptions& opts,
                           const OpenOptions& open) {
   validate_convert_options(opts);
+  // Such a target is hashed by reading the finished file back, which for a
+  // device would be the whole device.
+  if (opts.checksum && convert_needs_seekable_output(opts) && is_block_device(dst))
+    throw Error(ErrorKind::Usage, dst,
+                "--checksum of a target that is patched after writing (qcow2 -c) needs a regular file, not a "
+                "block device");
   // Same inode (also through a symlink or a hard link): the output would
   // replace the input while it is read.
   std::optional<FileId> s = file_id(src), d = file_id(dst);
@@ -47,7 +62,12 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
                 "imgtool detects " + std::string(format_name(img.info().format)) +
                     " images but cannot read their data, so it cannot convert them");
 
-  std::unique_ptr<ByteSink> file = create_atomic_file(dst, opts.fsync);
+  // A raw image fills exactly its virtual size: a block device smaller than
+  // that is refused before a byte is written (other targets' sizes are known
+  // only as they are written).
+  std::unique_ptr<ByteSink> file = create_output_file(
+      dst,
+      {.fsync = opts.fsync, .min_size = opts.target_format == Format::Raw ? img.info().virtual_size : 0});
   if (!opts.checksum) return convert_image(img, *file, opts);
 
   // A target that patches its output (compressed qcow2, docs/convert.md):

@@ -1,39 +1,38 @@
-// AtomicFile: output goes to a temporary file beside DST, renamed over DST
-// only by finish(). Any other end (exception, interrupt) unlinks it, so a
-// half-written image never carries the final name.
+// AtomicFile: a regular-file DST (or the regular file its links lead to) is
+// written to a temporary file beside it, renamed over it only by finish().
+// Any other end (exception, interrupt) unlinks it, so a half-written image
+// never carries the final name.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "imgtool/error.hpp"
-#include "imgtool/sink.hpp"
+#include "io/fd_write.hpp"
+#include "io/file_sinks.hpp"
+#include "io/temp_file.hpp"
 #include "io/unique_fd.hpp"
 
 namespace imgtool {
 namespace {
 
+std::string dir_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 class AtomicFile final : public ByteSink {
  public:
-  AtomicFile(std::string dst, bool fsync) : dst_(std::move(dst)), fsync_(fsync) {
-    std::string tmpl = dst_ + ".imgtool-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-    if (fd < 0)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string("cannot create temporary output file: ") + std::strerror(errno));
-    fd_ = io::UniqueFd(fd);
-    tmp_.assign(buf.data());
-    ::fchmod(fd, 0644 & ~current_umask());
-  }
-
-  ~AtomicFile() override {
-    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  // `dst`: the name the user gave (for messages). `target`: the file to
+  // replace, where the temporary file is made (DST, or where its links lead).
+  // `existing`: the file there now, whose mode and owner the new one takes;
+  // null when there is none.
+  AtomicFile(std::string dst, std::string target, const struct stat* existing, bool fsync)
+      : dst_(std::move(dst)), target_(std::move(target)), fsync_(fsync), tmp_(target_, dst_) {
+    if (existing != nullptr) keep_mode_and_owner(*existing);
   }
 
   const std::string& name() const override { return dst_; }
@@ -41,16 +40,7 @@ class AtomicFile final : public ByteSink {
 
   void write(std::span<const std::byte> data) override {
     flush_hole();
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(pos_ + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        fail(errno, pos_ + done);
-      }
-      done += static_cast<size_t>(n);
-    }
+    if (int err = io::pwrite_all(tmp_.fd(), data, pos_)) throw io::write_error(dst_, err, pos_);
     pos_ += data.size();
   }
 
@@ -65,99 +55,69 @@ class AtomicFile final : public ByteSink {
   void pwrite(uint64_t offset, std::span<const std::byte> data) override {
     if (offset > pos_ || data.size() > pos_ - offset)
       throw Error(ErrorKind::Usage, dst_, "pwrite beyond the written length", offset);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        fail(errno, offset + done);
-      }
-      done += static_cast<size_t>(n);
-    }
+    if (int err = io::pwrite_all(tmp_.fd(), data, offset)) throw io::write_error(dst_, err, offset);
   }
 
   void finish() override {
     flush_hole();
-    if (fsync_ && ::fsync(fd_.get()) != 0) fail(errno, pos_);
-    if (::rename(tmp_.c_str(), dst_.c_str()) != 0)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string("cannot rename temporary file into place: ") + std::strerror(errno));
-    tmp_.clear();
+    if (fsync_ && ::fsync(tmp_.fd()) != 0) throw io::write_error(dst_, errno, pos_);
+    tmp_.rename_over(target_, dst_);
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).
-    std::string dir =
-        dst_.substr(0, dst_.find_last_of('/') == std::string::npos ? 0 : dst_.find_last_of('/'));
-    if (dir.empty()) dir = dst_.find('/') == 0 ? "/" : ".";
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    io::UniqueFd dir(::open(dir_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) ::fsync(dir.get());
   }
 
  private:
-  static mode_t current_umask() {
-    mode_t m = ::umask(022);
-    ::umask(m);
-    return m;
+  // Replacing a file must not change who may read it: the new file gets the
+  // old one's owner, then its mode (in this order: chown clears the set-ID
+  // bits). When the owner cannot be given (only root may give a file away),
+  // the file is not replaced at all rather than silently handed to the caller.
+  void keep_mode_and_owner(const struct stat& old) {
+    struct stat now {};
+    if (::fstat(tmp_.fd(), &now) != 0)
+      throw Error(ErrorKind::Io, dst_,
+                  std::string("cannot stat the temporary file: ") + std::strerror(errno));
+    if (now.st_uid != old.st_uid || now.st_gid != old.st_gid) {
+      const uid_t uid = now.st_uid == old.st_uid ? static_cast<uid_t>(-1) : old.st_uid;
+      const gid_t gid = now.st_gid == old.st_gid ? static_cast<gid_t>(-1) : old.st_gid;
+      if (::fchown(tmp_.fd(), uid, gid) != 0) {
+        const int e = errno;
+        throw Error(ErrorKind::Io, dst_,
+                    "cannot keep the owner (uid " + std::to_string(old.st_uid) + ", gid " +
+                        std::to_string(old.st_gid) + ") of the existing file: " + std::strerror(e) +
+                        "; remove it first to replace it with a file of your own");
+      }
+    }
+    if (::fchmod(tmp_.fd(), old.st_mode & 07777) != 0) {
+      const int e = errno;
+      throw Error(ErrorKind::Io, dst_,
+                  "cannot keep the mode of the existing file: " + std::string(std::strerror(e)));
+    }
   }
 
   void flush_hole() {
     if (!pending_hole_) return;
     pending_hole_ = false;
-    if (::ftruncate(fd_.get(), static_cast<off_t>(pos_)) != 0) fail(errno, pos_);
-  }
-
-  [[noreturn]] void fail(int err, uint64_t at) {
-    if (err == ENOSPC || err == EFBIG || err == EDQUOT)
-      throw Error(ErrorKind::Io, dst_,
-                  std::string(err == EFBIG ? "file too large" : "no space left on device") +
-                      " after writing " + std::to_string(at) + " bytes");
-    throw Error(ErrorKind::Io, dst_, std::string("write failed: ") + std::strerror(err), at);
+    if (::ftruncate(tmp_.fd(), static_cast<off_t>(pos_)) != 0) throw io::write_error(dst_, errno, pos_);
   }
 
   std::string dst_;
+  std::string target_;
   const bool fsync_;
-  std::string tmp_;
-  io::UniqueFd fd_;
+  io::TempFile tmp_;  // declared after dst_ and target_: made from them
   uint64_t pos_ = 0;
   bool pending_hole_ = false;
 };
 
 }  // namespace
 
-void ByteSink::write_zeros(uint64_t len) {
-  static const std::byte zeros[65536] = {};
-  while (len > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(len, sizeof zeros));
-    write(std::span<const std::byte>(zeros, n));
-    len -= n;
-  }
+namespace io {
+
+std::unique_ptr<ByteSink> make_atomic_file(std::string dst, std::string target, const struct stat* existing,
+                                           bool fsync) {
+  return std::make_unique<AtomicFile>(std::move(dst), std::move(target), existing, fsync);
 }
 
-void ByteSink::pwrite(uint64_t offset, std::span<const std::byte>) {
-  throw Error(ErrorKind::Unsupported, name(), "this output is a stream: cannot go back to patch it", offset);
-}
-
-void ObservedSink::write(std::span<const std::byte> data) {
-  observer_(data);
-  inner_.write(data);
-}
-
-void ObservedSink::write_zeros(uint64_t len) {
-  static const std::byte zeros[65536] = {};
-  uint64_t left = len;
-  while (left > 0) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(left, sizeof zeros));
-    observer_(std::span<const std::byte>(zeros, n));
-    left -= n;
-  }
-  inner_.write_zeros(len);
-}
-
-std::unique_ptr<ByteSink> create_atomic_file(const std::string& dst, bool fsync) {
-  return std::make_unique<AtomicFile>(dst, fsync);
-}
-
+}  // namespace io
 }  // namespace imgtool

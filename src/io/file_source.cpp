@@ -86,33 +86,56 @@ class MemorySource final : public ByteSource {
   std::string name_;
 };
 
+// Why `path` cannot be read as an image, from its file type; "" when it can
+// (a regular file or a block device).
+std::string unreadable_type(mode_t mode) {
+  if (S_ISREG(mode) || S_ISBLK(mode)) return "";
+  if (S_ISDIR(mode)) return "is a directory, not an image file";
+  const char* what = S_ISFIFO(mode)   ? "is a FIFO"
+                     : S_ISSOCK(mode) ? "is a socket"
+                     : S_ISCHR(mode)  ? "is a character device"
+                                      : "is not a regular file";
+  return std::string(what) + "; imgtool reads images from regular files and block devices only";
+}
+
+[[noreturn]] void throw_open_error(const std::string& path, int e) {
+  if (e == ENOENT) throw Error(ErrorKind::Io, path, "no such file");
+  if (e == EACCES) throw Error(ErrorKind::Io, path, "permission denied");
+  throw Error(ErrorKind::Io, path, std::string("cannot open: ") + std::strerror(e));
+}
+
 }  // namespace
 
 std::unique_ptr<ByteSource> open_file_source(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOENT) throw Error(ErrorKind::Io, path, "no such file");
-    if (e == EACCES) throw Error(ErrorKind::Io, path, "permission denied");
-    throw Error(ErrorKind::Io, path, std::string("cannot open: ") + std::strerror(e));
-  }
-  io::UniqueFd ufd(fd);
+  // The type is checked before open(): opening a FIFO for reading blocks
+  // until a writer appears, opening a socket fails with a misleading ENXIO,
+  // and opening some character devices has effects (a watchdog starts, a tape
+  // rewinds).
   struct stat st {};
-  if (::fstat(fd, &st) != 0)
+  if (::stat(path.c_str(), &st) != 0) throw_open_error(path, errno);
+  if (std::string why = unreadable_type(st.st_mode); !why.empty()) throw Error(ErrorKind::Io, path, why);
+  // The path may be replaced between stat() and open(): O_NONBLOCK keeps a
+  // FIFO that appeared meanwhile from blocking, and fstat() decides on what
+  // was really opened.
+  io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) throw_open_error(path, errno);
+  if (::fstat(fd.get(), &st) != 0)
     throw Error(ErrorKind::Io, path, std::string("cannot stat: ") + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, path, "is a directory, not an image file");
+  if (std::string why = unreadable_type(st.st_mode); !why.empty()) throw Error(ErrorKind::Io, path, why);
+  // Reads of files and devices must wait for the data, not fail with EAGAIN.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+    throw Error(ErrorKind::Io, path, std::string("cannot clear O_NONBLOCK: ") + std::strerror(errno));
   uint64_t size = 0;
-  bool regular = S_ISREG(st.st_mode);
+  const bool regular = S_ISREG(st.st_mode);
   if (regular) {
     size = static_cast<uint64_t>(st.st_size);
-  } else if (S_ISBLK(st.st_mode)) {
-    off_t end = ::lseek(fd, 0, SEEK_END);
+  } else {
+    off_t end = ::lseek(fd.get(), 0, SEEK_END);
     if (end < 0) throw Error(ErrorKind::Io, path, "cannot determine block device size");
     size = static_cast<uint64_t>(end);
-  } else {
-    throw Error(ErrorKind::Io, path, "not a regular file or block device");
   }
-  return std::make_unique<FileSource>(path, std::move(ufd), size, regular);
+  return std::make_unique<FileSource>(path, std::move(fd), size, regular);
 }
 
 std::unique_ptr<ByteSource> memory_source(std::vector<std::byte> bytes, std::string name) {
@@ -148,9 +171,15 @@ std::vector<std::byte> ByteSource::read_vector(uint64_t offset, uint64_t len) co
   return v;
 }
 
-uint64_t ByteSource::next_data(uint64_t offset) const { return std::min(offset, size()); }
-uint64_t ByteSource::next_hole(uint64_t) const { return size(); }
-uint64_t ByteSource::allocated_size() const { return size(); }
+uint64_t ByteSource::next_data(uint64_t offset) const {
+  return std::min(offset, size());
+}
+uint64_t ByteSource::next_hole(uint64_t) const {
+  return size();
+}
+uint64_t ByteSource::allocated_size() const {
+  return size();
+}
 
 }  // namespace imgtool
 

@@ -1,12 +1,20 @@
 // The I/O layer: checked reads, holes, allocated size, atomic output.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "imgtool/error.hpp"
 #include "imgtool/sink.hpp"
 #include "imgtool/source.hpp"
 #include "io/bytes.hpp"
+#include "io/unique_fd.hpp"
+#include "io/zero_range.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool {
@@ -64,6 +72,47 @@ TEST(FileSource, ErrorsNameThePath) {
   }
 }
 
+// The message of open_file_source(path), or "" when it opens.
+std::string open_error(const std::string& path) {
+  try {
+    open_file_source(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FileSource, RefusesFifoAtOnce) {
+  TempDir d;
+  const std::string fifo = d.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Hold the FIFO open for writing, so that a regression (a blocking open)
+  // fails this test instead of hanging it; the CLI test covers the hang itself.
+  io::UniqueFd writer(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(writer);
+  EXPECT_NE(open_error(fifo).find("fifo: is a FIFO;"), std::string::npos) << open_error(fifo);
+}
+
+TEST(FileSource, RefusesSocket) {
+  TempDir d;
+  const std::string path = d.file("sock");
+  io::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(s);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0)
+      << std::strerror(errno);
+  EXPECT_NE(open_error(path).find("sock: is a socket;"), std::string::npos) << open_error(path);
+}
+
+TEST(FileSource, RefusesCharacterDevices) {
+  for (const char* dev : {"/dev/null", "/dev/zero"})
+    EXPECT_NE(open_error(dev).find(std::string(dev) + ": is a character device;"), std::string::npos)
+        << open_error(dev);
+}
+
 TEST(FileSource, HolesAndAllocatedSize) {
   TempDir d;
   std::string p = d.file("sparse");
@@ -77,6 +126,29 @@ TEST(FileSource, HolesAndAllocatedSize) {
   EXPECT_LE(hole, uint64_t(32) << 20);
   EXPECT_EQ(src->next_data(hole), uint64_t(32) << 20);
   EXPECT_LT(src->allocated_size(), uint64_t(1) << 20);
+}
+
+// zero_range() on a file: where fallocate(FALLOC_FL_ZERO_RANGE) works (ext4,
+// xfs) and where it does not and zeros are written (tmpfs).
+TEST(ZeroRange, ZeroesExactlyTheRange) {
+  TempDir d;
+  std::vector<std::string> dirs = {d.path().string()};
+  if (std::filesystem::is_directory("/dev/shm")) dirs.push_back("/dev/shm");
+  for (const std::string& dir : dirs) {
+    const std::string p = dir + "/zero-range-" + std::to_string(::getpid());
+    test::write_file(p, std::string(3 << 20, '\xa5'));
+    {
+      io::UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+      ASSERT_TRUE(fd);
+      EXPECT_EQ(io::zero_range(fd.get(), 100, (2 << 20) + 300, 512), 0);  // unaligned head and tail
+      EXPECT_EQ(io::zero_range(fd.get(), (3 << 20) - 10, 5, 512), 0);     // short
+    }
+    std::string want(3 << 20, '\xa5');
+    want.replace(100, (2 << 20) + 300, (2 << 20) + 300, '\0');
+    want.replace((3 << 20) - 10, 5, 5, '\0');
+    EXPECT_TRUE(test::read_file(p) == want) << dir;
+    std::filesystem::remove(p);
+  }
 }
 
 TEST(AtomicFile, RenameOnFinishOnly) {
