@@ -238,7 +238,7 @@ void Assessment::throw_if_refused(const std::string& action) const {
   const Finding* f = deciding();
   std::string msg = "refusing to " + action + ": " + std::string(to_string(verdict)) + ": " + (f ? f->message : "");
   if (f && f->override_with == Override::ConvertTo)
-    msg += "; --convert-to raw|qcow2|vmdk lets imgtool read it and send a self-contained image";
+    msg += "; imgtool convert (or publish --convert-to) reads it through the gate and writes a self-contained image";
   size_t more = 0;
   for (const auto& g : report.findings) more += g.severity > Severity::Note ? 1 : 0;
   if (more > 1) msg += " (and " + std::to_string(more - 1) + " more: imgtool check lists them)";

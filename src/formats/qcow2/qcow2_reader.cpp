@@ -227,7 +227,16 @@ void Qcow2Image::read(uint64_t offset, std::span<std::byte> out) const {
 }
 
 CheckReport Qcow2Image::check() const {
-  return run_check(*this);
+  CheckReport r = run_check(*this);
+  // Glance's inspector refuses any incompatible feature bit above 3
+  // ("unknown_features"); extended L2 entries are bit 4. A valid image that
+  // Glance answers with HTTP 415: a note for imgtool's own reading, unsafe to
+  // hand over (assess() raises GlanceRule findings then).
+  if (h_.extended_l2)
+    r.findings.push_back({Severity::Note, FindingKind::GlanceRule,
+                          "extended L2 entries (incompatible feature bit 4): Glance refuses the image "
+                          "(unknown_features); imgtool convert -O qcow2 writes an image without them"});
+  return r;
 }
 
 }  // namespace imgtool::qcow2
