@@ -6,8 +6,11 @@
 // plain code and always available.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "imgtool/source.hpp"
 
 namespace imgtool {
 
@@ -62,5 +65,9 @@ bool guest_inspection_available() noexcept;
 // left behind on any of these paths. Call it from a thread that outlives the
 // call (the child is tied to the forking thread's life).
 GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts = {});
+// The same on a source that is already open (a file source): what is checked
+// and inspected is that very file — publish --auto-properties inspects the
+// descriptor it uploads.
+GuestFacts inspect_guest(std::shared_ptr<const ByteSource> src, const InspectOptions& opts = {});
 
 }  // namespace imgtool

@@ -106,11 +106,11 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
 // --auto-properties: guest facts -> Glance properties; the user's own
 // --property values win. Runs after prepare_image(), so an unsafe image never
 // reaches libguestfs.
-void add_guest_properties(const std::string& path, Format format, PublishOptions& opts) {
+void add_guest_properties(const std::shared_ptr<const ByteSource>& src, Format format, PublishOptions& opts) {
   InspectOptions io;
   io.format = std::string(format_name(format));
   io.timeout = std::chrono::seconds(opts.inspect_timeout_seconds);
-  GuestFacts facts = inspect_guest(path, io);
+  GuestFacts facts = inspect_guest(src, io);  // the descriptor that is uploaded
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", facts.seconds);
   std::string added;
@@ -130,7 +130,7 @@ void add_guest_properties(const std::string& path, Format format, PublishOptions
 PublishResult publish(const std::string& path, const PublishOptions& user_opts) {
   glance::PreparedImage prep = glance::prepare_image(path, user_opts);  // detection + safety first
   PublishOptions opts = user_opts;
-  if (opts.auto_properties) add_guest_properties(path, prep.image->info().format, opts);
+  if (opts.auto_properties) add_guest_properties(prep.source, prep.image->info().format, opts);
   json body = glance::create_body(prep, opts);
 
   PublishResult r;

@@ -152,14 +152,19 @@ bool guest_inspection_available() noexcept {
 }
 
 GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
+  return inspect_guest(std::shared_ptr<const ByteSource>(open_file_source(path)), opts);
+}
+
+GuestFacts inspect_guest(std::shared_ptr<const ByteSource> src, const InspectOptions& opts) {
 #if !IMGTOOL_HAVE_GUESTFS
-  (void)path;
+  (void)src;
   (void)opts;
   throw Error(ErrorKind::Unsupported, "",
               "this imgtool build has no guest inspection (built without libguestfs; "
               "install libguestfs-dev and rebuild with -DIMGTOOL_WITH_GUESTFS=ON)");
 #else
-  const inspect::VettedDisk vetted = inspect::vet(path, opts);
+  const std::string path = src->name();
+  const inspect::VettedDisk vetted = inspect::vet(src, opts);
   inspect::ScratchDir scratch;  // outlives every child: removed once they are gone
   const auto start = Clock::now();
   const auto deadline = start + opts.timeout;

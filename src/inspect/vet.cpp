@@ -16,8 +16,10 @@
 
 namespace imgtool::inspect {
 
-VettedDisk vet(const std::string& path, const InspectOptions& opts) {
-  std::shared_ptr<const ByteSource> src = open_file_source(path);
+VettedDisk vet(std::shared_ptr<const ByteSource> src, const InspectOptions& opts) {
+  const std::string path = src->name();
+  if (src->native_handle() < 0)
+    throw Error(ErrorKind::Unsupported, path, "guest inspection needs a file (libguestfs reads its descriptor)");
   AssessOptions a;
   if (!opts.format.empty()) {
     a.format = format_from_name(opts.format);

@@ -3,6 +3,7 @@
 // check decide whether an image may reach libguestfs/qemu, and the descriptor
 // that was checked is what they get — never the path, which could name a
 // different file by the time qemu opens it.
+#include <memory>
 #include <string>
 
 #include "imgtool/inspect.hpp"
@@ -18,6 +19,6 @@ struct VettedDisk {
 // Opens `path`, detects its format (or takes opts.format) and checks it.
 // Throws Error(Unsafe) for an image naming other files, Error(Format) for a
 // corrupt one, Error(Unsupported) for a format qemu is not given here.
-VettedDisk vet(const std::string& path, const InspectOptions& opts);
+VettedDisk vet(std::shared_ptr<const ByteSource> src, const InspectOptions& opts);
 
 }  // namespace imgtool::inspect
