@@ -47,7 +47,7 @@ TEST(InspectVet, HandsOnTheCheckedDescriptorAndQemusFormatName) {
   qemu_img("create -q -f qcow2 " + sh_quote(img) + " 1M");
   struct stat before {};
   ASSERT_EQ(::stat(img.c_str(), &before), 0);
-  inspect::VettedDisk v = inspect::vet(img, {});
+  inspect::VettedDisk v = inspect::vet(open_file_source(img), {});
   EXPECT_EQ(v.format, "qcow2");
   ASSERT_TRUE(v.fd);
   EXPECT_GT(v.fd.get(), 2);
@@ -58,7 +58,7 @@ TEST(InspectVet, HandsOnTheCheckedDescriptorAndQemusFormatName) {
   EXPECT_EQ(inode_of_fd(v.fd.get()), before.st_ino);
 
   write_file(d.file("blank.raw"), std::string(4096, '\0'));
-  EXPECT_EQ(inspect::vet(d.file("blank.raw"), {}).format, "raw");
+  EXPECT_EQ(inspect::vet(open_file_source(d.file("blank.raw")), {}).format, "raw");
 }
 
 TEST(InspectVet, RefusesImagesNamingOtherFiles) {
@@ -66,7 +66,7 @@ TEST(InspectVet, RefusesImagesNamingOtherFiles) {
   const std::string img = d.file("evil.qcow2");
   qemu_img("create -q -f qcow2 -b /etc/hostname -F raw -u " + sh_quote(img) + " 1M");
   try {
-    inspect::vet(img, {});
+    inspect::vet(open_file_source(img), {});
     ADD_FAILURE() << "vet() accepted an image with a backing file";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsafe);
