@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/error.hpp"
@@ -29,7 +30,7 @@ Subcommand setup_inspect(CLI::App& app) {
   return {sub, [o] {
             if (!o->guest) throw Error(ErrorKind::Usage, "", "inspect: say what to inspect: --guest");
             InspectOptions opts;
-            opts.format = o->format;
+            opts.format = parse_format_option(o->format);
             opts.timeout = std::chrono::seconds(o->timeout);
             GuestFacts f = inspect_guest(o->file, opts);
             auto props = glance_properties(f);
@@ -46,10 +47,11 @@ Subcommand setup_inspect(CLI::App& app) {
               std::cout << j.dump(2) << "\n";
               return kOk;
             }
+            // Facts come from inside the guest (hostname, product name...): escaped.
             auto line = [](const char* k, const std::string& v) {
-              std::cout << k << ": " << (v.empty() ? "-" : v) << "\n";
+              std::cout << k << ": " << (v.empty() ? "-" : escape_name(v)) << "\n";
             };
-            line("file", o->file);
+            std::cout << "file: " << o->file << "\n";
             line("type", f.type);
             line("distro", f.distro);
             line("product name", f.product_name);
@@ -70,7 +72,7 @@ Subcommand setup_inspect(CLI::App& app) {
             std::snprintf(secs, sizeof secs, "%.1f s", f.seconds);
             line("inspected with", "libguestfs " + f.backend + " in " + secs);
             std::cout << "Glance properties:\n";
-            for (const auto& [k, v] : props) std::cout << "    " << k << "=" << v << "\n";
+            for (const auto& [k, v] : props) std::cout << "    " << k << "=" << escape_name(v) << "\n";
             return kOk;
           }};
 }

@@ -108,7 +108,7 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
 // reaches libguestfs.
 void add_guest_properties(const std::shared_ptr<const ByteSource>& src, Format format, PublishOptions& opts) {
   InspectOptions io;
-  io.format = std::string(format_name(format));
+  io.format = format;
   io.timeout = std::chrono::seconds(opts.inspect_timeout_seconds);
   GuestFacts facts = inspect_guest(src, io);  // the descriptor that is uploaded
   char secs[32];

@@ -21,12 +21,7 @@ VettedDisk vet(std::shared_ptr<const ByteSource> src, const InspectOptions& opts
   if (src->native_handle() < 0)
     throw Error(ErrorKind::Unsupported, path, "guest inspection needs a file (libguestfs reads its descriptor)");
   AssessOptions a;
-  if (!opts.format.empty()) {
-    a.format = format_from_name(opts.format);
-    if (!a.format)
-      throw Error(ErrorKind::Usage, "",
-                  "unknown format '" + opts.format + "' (known: " + format_list(known_formats()) + ")");
-  }
+  a.format = opts.format;
   a.purpose = Purpose::HandOver;
   const Assessment v = assess(src, a);
   v.throw_if_refused("inspect the guest (refused before guest inspection)");
