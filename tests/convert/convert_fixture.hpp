@@ -112,8 +112,4 @@ inline const TempDir& convert_fixture_dir() {
   return fixture().dir;
 }
 
-inline bool is_placeholder_error(const Error& e) {
-  return e.kind() == ErrorKind::Unsupported && e.message().find("not built yet") != std::string::npos;
-}
-
 }  // namespace imgtool::test
