@@ -329,5 +329,17 @@ TEST_F(Qcow2HostileBitmap, TableEntryWithReservedBits) {
   EXPECT_EQ(c.count(Severity::Corruption), 1u);
 }
 
+TEST_F(Qcow2HostileBitmap, InUseTablePastEndOfFile) {
+  set_in_use();
+  poke_be64(img_, entry_, uint64_t(1) << 40);
+  auto i = open_qcow2(img_);
+  EXPECT_EQ(qemu_info_rc(), 0);
+  CheckReport c = i->check();
+  bool past = false;
+  for (const auto& f : c.findings)
+    past |= f.kind == FindingKind::PastEof && f.message.find("bitmap 'b0' table") != std::string::npos;
+  EXPECT_TRUE(past);
+}
+
 }  // namespace
 }  // namespace imgtool

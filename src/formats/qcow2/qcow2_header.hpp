@@ -117,8 +117,8 @@ struct Header {
 // imgtool cannot handle (unknown incompatible bits, names them).
 Header read_header(const ByteSource& src);
 
-// Reads the snapshot table; *table_bytes receives its size on disk (what qemu
-// counts as referenced in check).
+// Reads the snapshot table; *table_bytes receives its size on disk, up to the
+// end of the last entry (qemu's snapshots_size, what its check counts).
 std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uint64_t* table_bytes);
 
 // Reads the bitmap directory (empty when the image has no valid bitmaps

@@ -28,6 +28,7 @@ std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uin
   *table_bytes = 0;
   if (h.nb_snapshots == 0) return out;
   out.reserve(h.nb_snapshots);  // <= 65536, checked in read_header
+  uint64_t end = off;           // qemu's snapshots_size: the last entry's padding is not part of it
   for (uint32_t i = 0; i < h.nb_snapshots; ++i) {
     const uint64_t entry_off = off;
     std::vector<std::byte> fixed = src.read_vector(off, 40);
@@ -57,13 +58,14 @@ std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uin
     }
     s.info.id = std::string(io::load_chars(v, extra_len, id_len));
     s.info.name = std::string(io::load_chars(v, extra_len + id_len, name_len));
+    end = off + 40 + var_len;  // no overflow: the entry was read
     off = io::checked_add(off, io::align_up(40 + var_len, 8), "snapshot table");
     if (off - h.snapshots_offset > kMaxSnapshotTableBytes)
       fail(src, "snapshot table larger than " + std::to_string(kMaxSnapshotTableBytes) + " B",
            h.snapshots_offset);
     out.push_back(std::move(s));
   }
-  *table_bytes = off - h.snapshots_offset;
+  *table_bytes = end - h.snapshots_offset;
   return out;
 }
 
