@@ -126,6 +126,44 @@ TEST(Qcow2Check, OverlappingSnapshotL1TablesAreNotWalkedTwice) {
   EXPECT_LE(c.findings.size(), 8u) << all_messages(c);
 }
 
+// Zeroes the refcount table: no cluster has a refcount any more.
+void drop_refcount_blocks(const std::string& img) {
+  auto i = open_qcow2(img);
+  const auto& h = dynamic_cast<const qcow2::Qcow2Image&>(*i).header();
+  test::poke(img, h.refcount_table_offset, std::string(h.refcount_table_clusters * h.cluster_size, '\0'));
+}
+
+TEST(Qcow2Check, TablesNoRefcountBlockCoversAgreeWithQemu) {
+  // 512-byte clusters: the L1 table of a 64 MiB image spans 32 clusters, one
+  // record in the references; without refcount block every cluster of it is
+  // a mismatch, as for qemu.
+  TempDir d;
+  const std::string img = d.file("n.qcow2");
+  qemu_img("create -q -f qcow2 -o cluster_size=512 " + img + " 64M");
+  qemu_io(img, "qcow2", "write -P 7 0 4k");
+  drop_refcount_blocks(img);
+  auto i = open_qcow2(img);
+  CheckReport c = i->check();
+  EXPECT_GE(c.count(Severity::Corruption), 32u);
+  expect_same_check(*i, img);
+}
+
+TEST(Qcow2Check, FindingsBeyondTheCapAreCountedNotListed) {
+  // The same with a 2 GiB image: its L1 table spans 1024 clusters.
+  TempDir d;
+  const std::string img = d.file("n.qcow2");
+  qemu_img("create -q -f qcow2 -o cluster_size=512 " + img + " 2G");
+  drop_refcount_blocks(img);
+  CheckReport c = open_qcow2(img)->check();
+  ASSERT_EQ(c.findings.size(), 1001u);
+  EXPECT_NE(c.findings.back().message.find("further errors not listed (limit 1000 findings)"),
+            std::string::npos)
+      << c.findings.back().message;
+  test::RunResult r = run(sh_quote(test::imgtool_bin()) + " check " + sh_quote(img));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1001) << r.err.substr(0, 2000);
+}
+
 TEST(Qcow2Check, CheckPollsForInterrupts) {
   TempDir d;
   const std::string img = d.file("i.qcow2");
