@@ -4,6 +4,7 @@
 #include "formats/qcow2/qcow2_reader.hpp"
 #include "formats/qcow2_support.hpp"
 #include "imgtool/error.hpp"
+#include "io/bytes.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool {
@@ -251,6 +252,93 @@ TEST(Qcow2Hostile, SnapshotTableGarbage) {
   expect_error([&] { open_qcow2(img); }, ErrorKind::Format, "65537 snapshots (limit 65536)");
   poke_be32(img, 60, 5000);  // entries run past the end of the file
   expect_error([&] { open_qcow2(img); }, ErrorKind::Format, "");
+}
+
+// Bitmaps: qemu (block/qcow2-bitmap.c check_dir_entry, load_bitmap) refuses
+// to open an image whose bitmap directory breaks its caps; imgtool refuses
+// the same images, so `info` agrees with qemu-img, and never allocates a
+// table from an unchecked size.
+class Qcow2HostileBitmap : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    img_ = d_.file("b.qcow2");
+    qemu_img("create -q -f qcow2 " + img_ + " 64M");
+    qemu_io(img_, "qcow2", "write -P 3 0 64k");
+    qemu_img("bitmap --add " + img_ + " b0");
+    auto i = open_qcow2(img_);
+    auto* q = dynamic_cast<const qcow2::Qcow2Image*>(i.get());
+    ASSERT_NE(q, nullptr);
+    ASSERT_EQ(q->bitmaps().size(), 1u);
+    entry_ = q->header().bitmap_directory_offset;
+    table_ = q->bitmaps()[0].table_offset;
+  }
+  int qemu_info_rc() { return test::run("qemu-img info " + test::sh_quote(img_)).exit_code; }
+  void expect_refused(const std::string& needle) {
+    expect_error([&] { open_qcow2(img_); }, ErrorKind::Format, needle);
+    EXPECT_EQ(qemu_info_rc(), 1) << "qemu-img opens it";
+  }
+  void set_in_use() { poke_be32(img_, entry_ + 12, 3); }  // in_use | auto
+
+  TempDir d_;
+  std::string img_;
+  uint64_t entry_ = 0;  // first bitmap directory entry
+  uint64_t table_ = 0;  // its bitmap table
+};
+
+TEST_F(Qcow2HostileBitmap, TableSizeOverQemuCap) {
+  poke_be32(img_, entry_ + 8, 0x7fffffff);
+  expect_refused("bitmap 'b0': table of 2147483647 entries (limit 134217728)");
+}
+
+TEST_F(Qcow2HostileBitmap, PhysicalSizeOverQemuCap) {
+  set_in_use();  // even a bitmap in use may not claim more than 512 MiB
+  poke_be32(img_, entry_ + 8, 0x10000);
+  expect_refused("bitmap 'b0': 65536 table entries of 65536 B clusters (4294967296 B, limit 536870912 B)");
+}
+
+TEST_F(Qcow2HostileBitmap, TableSizeDisagreesWithVirtualSize) {
+  poke_be32(img_, entry_ + 8, 2);
+  expect_refused("bitmap 'b0': table of 2 entries, but 67108864 B at granularity 65536 needs 1");
+  set_in_use();  // qemu does not load a bitmap in use: its table size is not checked
+  auto i = open_qcow2(img_);
+  EXPECT_EQ(qemu_info_rc(), 0);
+}
+
+TEST_F(Qcow2HostileBitmap, ZeroOrUnalignedTable) {
+  poke_be32(img_, entry_ + 8, 0);
+  expect_refused("bitmap 'b0': table of 0 entries");
+  poke_be32(img_, entry_ + 8, 1);
+  poke_be64(img_, entry_, table_ + 512);
+  expect_refused("bitmap 'b0': table offset " + io::hex(table_ + 512) + " is not cluster aligned");
+}
+
+TEST_F(Qcow2HostileBitmap, ReservedFlagsTypeAndExtraData) {
+  poke_be32(img_, entry_ + 12, 0x10002);
+  expect_refused("bitmap 'b0': reserved flags 0x10000");
+  poke_be32(img_, entry_ + 12, 2);
+  test::poke(img_, entry_ + 16, std::string(1, '\2'));
+  expect_refused("bitmap 'b0': type 2 (only 1, dirty tracking, is defined)");
+}
+
+TEST_F(Qcow2HostileBitmap, TableEntryWithReservedBits) {
+  poke_be64(img_, table_, 0x10000002);
+  expect_refused("bitmap 'b0': table entry 0 (0x10000002) has reserved bits set");
+  set_in_use();  // qemu opens it, and its check counts a corruption
+  auto i = open_qcow2(img_);
+  CheckReport c = i->check();
+  EXPECT_EQ(c.count(Severity::Corruption), 1u);
+}
+
+TEST_F(Qcow2HostileBitmap, InUseTablePastEndOfFile) {
+  set_in_use();
+  poke_be64(img_, entry_, uint64_t(1) << 40);
+  auto i = open_qcow2(img_);
+  EXPECT_EQ(qemu_info_rc(), 0);
+  CheckReport c = i->check();
+  bool past = false;
+  for (const auto& f : c.findings)
+    past |= f.kind == FindingKind::PastEof && f.message.find("bitmap 'b0' table") != std::string::npos;
+  EXPECT_TRUE(past);
 }
 
 }  // namespace

@@ -14,7 +14,6 @@
 
 namespace imgtool::qcow2 {
 
-
 // qcow2.txt "incompatible_features": an unknown bit means the image must not be opened.
 inline constexpr uint64_t kIncompatDirty = 1u << 0;
 inline constexpr uint64_t kIncompatCorrupt = 1u << 1;
@@ -39,6 +38,16 @@ inline constexpr uint32_t kMaxBitmaps = 65535;
 inline constexpr uint64_t kMaxBitmapDirectoryBytes = 1024ull * kMaxBitmaps;
 inline constexpr uint32_t kMaxBackingNameBytes = 1023;
 
+// Bitmap directory entries (qemu block/qcow2-bitmap.c BME_*): qemu refuses to
+// open an image whose bitmap breaks these, so imgtool does too.
+inline constexpr uint32_t kBmeMaxTableEntries = 0x8000000;  // BME_MAX_TABLE_SIZE
+inline constexpr uint64_t kBmeMaxPhysBytes = 0x20000000;    // BME_MAX_PHYS_SIZE: table entries x cluster size
+inline constexpr uint32_t kBmeMaxNameBytes = 1023;
+inline constexpr uint32_t kBmeFlagInUse = 1u << 0;
+inline constexpr uint32_t kBmeReservedFlags = 0xfffffffcu;
+inline constexpr uint64_t kBmeEntryReservedMask = 0xff000000000001feull;  // bitmap table entries
+inline constexpr uint64_t kBmeEntryAllOnes = 1;                           // bit 0: all ones, no cluster
+
 struct FeatureName {
   uint8_t type = 0;  // 0 incompatible, 1 compatible, 2 autoclear
   uint8_t bit = 0;
@@ -46,9 +55,9 @@ struct FeatureName {
 };
 
 struct BitmapEntry {
-  std::string name;
+  std::string name;  // as stored (escape before printing)
   uint64_t table_offset = 0;
-  uint32_t table_size = 0;  // entries (u64 each)
+  uint32_t table_size = 0;  // entries (u64 each); <= kBmeMaxPhysBytes / cluster size
   uint32_t flags = 0;       // bit 0 in_use, bit 1 auto
   uint8_t granularity_bits = 0;
 };
@@ -108,11 +117,15 @@ struct Header {
 // imgtool cannot handle (unknown incompatible bits, names them).
 Header read_header(const ByteSource& src);
 
-// Reads the snapshot table; *table_bytes receives its size on disk (what qemu
-// counts as referenced in check).
+// Reads the snapshot table; *table_bytes receives its size on disk, up to the
+// end of the last entry (qemu's snapshots_size, what its check counts).
 std::vector<Snapshot> read_snapshots(const ByteSource& src, const Header& h, uint64_t* table_bytes);
 
-// Reads the bitmap directory (empty when the image has no valid bitmaps extension).
+// Reads the bitmap directory (empty when the image has no valid bitmaps
+// extension) and refuses what qemu refuses to open (check_dir_entry,
+// bitmap_table_load, load_bitmap_data): the caps above, a table size that
+// does not fit the virtual size, a bad entry in the table of a bitmap that is
+// not in use. Tables past the end of the file are check()'s business.
 std::vector<BitmapEntry> read_bitmap_directory(const ByteSource& src, const Header& h);
 
 // "data-file-raw" etc.: the offset/size of a table, validated like qemu's
