@@ -104,5 +104,26 @@ TEST(Cancel, InterruptibleSleepEndsSoonAfterTheFlag) {
   EXPECT_GE(ms(Clock::now() - t0), 120);
 }
 
+// A hole of a sparse file (or a skipped range of a conversion) is hashed as
+// one update_zeros() call: 8 GiB of zeros takes tens of seconds to hash.
+TEST(Signals, MultiHasherStopsInsideALongRunOfZeros) {
+  for (bool threaded : {true, false}) {
+    CleanFlag clean;
+    MultiHasher h({HashAlgo::md5, HashAlgo::sha512}, threaded);
+    const auto d = time_to_stop(milliseconds(200), [&] { h.update_zeros(uint64_t{8} << 30); });
+    EXPECT_LT(d, kLimit) << "threaded=" << threaded << ": " << ms(d) << " ms";
+  }
+}
+
+TEST(Signals, DigestsOfASparseFileStopInAHole) {
+  CleanFlag clean;
+  TempDir t;
+  const std::string f = t.file("sparse.raw");
+  write_file(f, "");
+  truncate_file(f, uint64_t{8} << 30);
+  const auto d = time_to_stop(milliseconds(200), [&] { glance_digests_of_file(f); });
+  EXPECT_LT(d, kLimit) << ms(d) << " ms";
+}
+
 }  // namespace
 }  // namespace imgtool::test
