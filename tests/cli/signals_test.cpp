@@ -125,5 +125,90 @@ TEST(Signals, DigestsOfASparseFileStopInAHole) {
   EXPECT_LT(d, kLimit) << ms(d) << " ms";
 }
 
+// Guest data that deflate works hard on: pseudo-random base64 text (random
+// bytes would be stored as they are: the writer spots them and skips
+// compression), 64 GiB of it.
+class NoiseImage final : public Image {
+ public:
+  NoiseImage() {
+    info_.filename = "noise";
+    info_.format = Format::Raw;
+    info_.virtual_size = uint64_t{64} << 30;
+  }
+  const ImageInfo& info() const override { return info_; }
+  Extent map(uint64_t offset, uint64_t max_len) const override {
+    return {offset, std::min(max_len, info_.virtual_size - offset), ExtentKind::Data};
+  }
+  void read(uint64_t offset, std::span<std::byte> out) const override {
+    static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint64_t x = offset * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < out.size(); i += 8) {
+      x ^= x << 13;  // xorshift64
+      x ^= x >> 7;
+      x ^= x << 17;
+      for (size_t k = 0; k < 8 && i + k < out.size(); ++k) out[i + k] = std::byte(kB64[(x >> (6 * k)) & 63]);
+    }
+  }
+  CheckReport check() const override { return {}; }
+
+ private:
+  ImageInfo info_;
+};
+
+// Seekable, stores nothing, and takes `delay` per write (a slow disk or link).
+class SlowSink final : public ByteSink {
+ public:
+  explicit SlowSink(milliseconds delay) : delay_(delay) {}
+  const std::string& name() const override { return name_; }
+  void write(std::span<const std::byte> d) override {
+    std::this_thread::sleep_for(delay_);
+    pos_ += d.size();
+  }
+  void write_zeros(uint64_t n) override { pos_ += n; }
+  uint64_t position() const override { return pos_; }
+  void finish() override {}
+  bool seekable() const override { return true; }
+  void pwrite(uint64_t offset, std::span<const std::byte> d) override {
+    if (offset > pos_ || d.size() > pos_ - offset)
+      throw Error(ErrorKind::Usage, name_, "pwrite past the end");
+  }
+
+ private:
+  milliseconds delay_;
+  std::string name_ = "slow";
+  uint64_t pos_ = 0;
+};
+
+ConvertOptions compressing(unsigned threads) {
+  ConvertOptions o;
+  o.target_format = *format_from_name("qcow2");
+  o.compress = true;
+  o.threads = threads;
+  o.zero_granularity = uint64_t{8} << 20;  // one job = one 8 MiB unit
+  return o;
+}
+
+// 16 workers each hold a job of 8 MiB to compress: finishing the jobs in
+// flight after the signal takes seconds; they must stop between clusters.
+TEST(Signals, ConvertWithManyCompressingWorkersStopsWithinASecond) {
+  CleanFlag clean;
+  NoiseImage img;
+  SlowSink sink(milliseconds(0));
+  const ConvertOptions o = compressing(16);
+  const auto d = time_to_stop(milliseconds(1500), [&] { convert_image(img, sink, o); });
+  EXPECT_LT(d, kLimit) << ms(d) << " ms";
+}
+
+// The consumer writes a chunk's clusters one by one to a sink that takes
+// 20 ms each: 128 of them per 8 MiB chunk.
+TEST(Signals, ConvertIntoASlowSinkStopsWithinASecond) {
+  CleanFlag clean;
+  NoiseImage img;
+  SlowSink sink(milliseconds(20));
+  const ConvertOptions o = compressing(16);
+  const auto d = time_to_stop(milliseconds(1500), [&] { convert_image(img, sink, o); });
+  EXPECT_LT(d, kLimit) << ms(d) << " ms";
+}
+
 }  // namespace
 }  // namespace imgtool::test
