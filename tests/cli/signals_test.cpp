@@ -210,5 +210,91 @@ TEST(Signals, ConvertIntoASlowSinkStopsWithinASecond) {
   EXPECT_LT(d, kLimit) << ms(d) << " ms";
 }
 
+// A server that accepts connections (the kernel completes the handshake for
+// the listen backlog) and never answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = io::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (!fd_ || ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_.get(), 8) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error(std::string("listen: ") + std::strerror(errno));
+    port_ = ntohs(a.sin_port);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v2/images/x"; }
+
+ private:
+  io::UniqueFd fd_;
+  int port_ = 0;
+};
+
+// Installs the CLI's handlers for one test and puts the old ones back.
+class HandlersForTest {
+ public:
+  HandlersForTest() {
+    ::sigaction(SIGINT, nullptr, &old_int_);
+    ::sigaction(SIGTERM, nullptr, &old_term_);
+    install_interrupt_handlers();
+  }
+  ~HandlersForTest() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+std::string send_outcome(const glance::HttpRequest& req) {
+  try {
+    glance::HttpClient http({});
+    http.send(req);
+    return "answered";
+  } catch (const Error& e) {
+    return std::string(to_string(e.kind())) + ": " + e.message();
+  }
+}
+
+TEST(Signals, HttpRequestStopsAtTheFirstSignalACleanupRequestAtTheSecond) {
+  CleanFlag clean;
+  HandlersForTest handlers;
+  SilentServer server;
+  for (bool cancellable : {true, false}) {
+    clear_interrupt();
+    glance::HttpRequest req;
+    req.url = server.url();
+    req.cancellable = cancellable;
+    req.timeout_seconds = 20;
+    // pthread_kill to the sending thread: its poll() returns EINTR, as with
+    // a real Ctrl-C (the kernel gives a process's signal to its main thread).
+    std::promise<pthread_t> tid;
+    auto tid_future = tid.get_future();
+    auto result = std::async(std::launch::async, [&] {
+      tid.set_value(::pthread_self());
+      return send_outcome(req);
+    });
+    const pthread_t sender = tid_future.get();
+    std::this_thread::sleep_for(milliseconds(300));  // connected, request sent, waiting for an answer
+    ::pthread_kill(sender, SIGINT);
+    auto t0 = Clock::now();
+    if (!cancellable) {
+      // The first signal lets a cleanup request go on ...
+      EXPECT_EQ(result.wait_for(milliseconds(1500)), std::future_status::timeout)
+          << "a cleanup request stopped at the first signal: " << result.get();
+      ::pthread_kill(sender, SIGINT);  // ... the second stops it
+      t0 = Clock::now();
+    }
+    ASSERT_EQ(result.wait_for(milliseconds(5000)), std::future_status::ready);
+    const std::string outcome = result.get();
+    EXPECT_LT(Clock::now() - t0, kLimit) << "cancellable=" << cancellable;
+    EXPECT_EQ(outcome, "interrupted: interrupted by SIGINT") << "cancellable=" << cancellable;
+  }
+}
+
 }  // namespace
 }  // namespace imgtool::test
