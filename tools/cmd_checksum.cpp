@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "imgtool/cancel.hpp"
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
 
@@ -46,7 +47,9 @@ int run(const Opts& o) {
       d = o.verify.empty() ? glance_digests_of_file(f, *algo)
                            : verify_against_glance(f, o.verify, default_glance_image_lookup());
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Interrupted) throw;
+      // After a signal, stop (exit 130) instead of going on with the next
+      // file; an error then is likely the signal's doing (EINTR).
+      if (e.kind() == ErrorKind::Interrupted || interrupted()) throw;
       std::cout.flush();
       std::cerr << "imgtool: " << e.with_path(f).what() << '\n';
       if (rc == kOk) rc = exit_code_for(e.kind());

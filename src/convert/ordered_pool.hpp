@@ -62,13 +62,15 @@ class OrderedPool {
   }
 
   // The result of the oldest job not yet taken; waits for it. Polls the
-  // interrupt flag while waiting.
+  // interrupt flag while waiting (a signal handler cannot notify the
+  // condition variable), so a job stuck in a slow read does not hold the
+  // consumer past the poll interval; ~OrderedPool then joins the workers.
   Result next() {
     Slot& s = slots_[consumed_ % window_];
     std::unique_lock lk(m_);
     while (!s.ready) {
-      cv_done_.wait_for(lk, std::chrono::milliseconds(100));
-      if (!s.ready) throw_if_interrupted();
+      throw_if_interrupted();
+      cv_done_.wait_for(lk, std::chrono::milliseconds(50));
     }
     s.ready = false;
     ++consumed_;

@@ -11,6 +11,13 @@
 // Writers that lay out metadata before the data on a forward-only sink ask
 // for a plan (needs_plan): a first pass with the same chunking and the same
 // zero test collects the data clusters, then the copy pass runs.
+//
+// Interrupts: the planner, the consumer and the workers poll
+// throw_if_interrupted() (the workers before the read and between clusters
+// they compress), so after a signal the consumer throws within one chunk or
+// one poll of OrderedPool::next(), and the pool's destructor joins workers that
+// each stop at their next cluster instead of finishing a whole chunk: with
+// many workers compressing, finishing every job in flight took over 1 s.
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -70,14 +77,16 @@ class ChunkPlanner {
       : img_(img), vsize_(img.info().virtual_size), unit_(unit), chunk_(chunk), everything_(everything) {}
 
   std::optional<Job> next() {
-    for (int guard = 0;; ++guard) {
+    for (;;) {
       if (pos_ < data_end_) {
         Job j{pos_, std::min(chunk_, data_end_ - pos_)};
         pos_ += j.len;
         return j;
       }
       if (scan_ >= vsize_) return std::nullopt;
-      if ((guard & 1023) == 1023) throw_if_interrupted();
+      // Every pass: one map() may walk many metadata tables (a sparse
+      // image with small clusters), so it costs far more than the poll.
+      throw_if_interrupted();
       if (everything_) {
         data_end_ = vsize_;
         scan_ = vsize_;
@@ -148,6 +157,7 @@ class Pipeline {
         size_t k = 0;
         for_each_run(d, [&](uint64_t off, uint64_t len) {
           for (uint64_t x = off; x < off + len; x += c) {
+            throw_if_interrupted();  // one write per cluster: a slow sink makes a run of them long
             if (k >= d.prepared.size())
               throw Error(ErrorKind::Usage, "", "internal: prepared clusters missing");
             w_.write_prepared(x, std::min(c, off + len - x), std::move(d.prepared[k++]));
@@ -173,6 +183,7 @@ class Pipeline {
         ++u;
         continue;
       }
+      throw_if_interrupted();  // one write per run: a chunk of scattered runs to a slow sink adds up
       uint64_t v = u;
       while (v < n && d.nonzero[v]) ++v;
       const uint64_t off = d.job.off + u * unit_;
@@ -183,6 +194,7 @@ class Pipeline {
   }
 
   Done work(Job& j, bool scan_only, convert::BufferPool& buffers) const {
+    throw_if_interrupted();  // a queued job is not worth reading after a signal
     Done d;
     d.job = j;
     d.buf = buffers.get();
@@ -202,9 +214,11 @@ class Pipeline {
       for (uint64_t u = 0; u < units; ++u) {
         if (!d.nonzero[static_cast<size_t>(u)]) continue;
         const uint64_t a = u * unit_, b = std::min(a + unit_, j.len);
-        for (uint64_t x = a; x < b; x += c)
+        for (uint64_t x = a; x < b; x += c) {
+          throw_if_interrupted();  // compression is the slow part of a job
           d.prepared.push_back(w_.prepare(
               j.off + x, data.subspan(static_cast<size_t>(x), static_cast<size_t>(std::min(c, b - x)))));
+        }
       }
     }
     return d;

@@ -118,21 +118,29 @@ GateDecision Gate::decide(const FileRef& ref) const {
 }
 
 const GateRecord* Gate::find(const FileRef& ref) const {
-  for (const auto& r : records_)
-    if (r.ref == ref) return &r;
-  return nullptr;
+  auto it = index_.find({ref.role, ref.name});
+  return it == index_.end() ? nullptr : &records_[it->second];
+}
+
+void Gate::record(GateRecord rec) {
+  index_.emplace(std::make_pair(rec.ref.role, rec.ref.name), records_.size());
+  records_.push_back(std::move(rec));
 }
 
 std::shared_ptr<const ByteSource> Gate::open(const FileRef& ref) {
-  GateRecord rec{ref, decide(ref), display_path(ref.name), ""};
+  if (const GateRecord* r = find(ref)) {
+    if (!r->error.empty()) throw Error(ErrorKind::Io, escape_name(r->path), r->error);
+    return r->source;
+  }
+  GateRecord rec{ref, decide(ref), display_path(ref.name), "", nullptr};
   if (!rec.decision.admit) {
-    records_.push_back(std::move(rec));
+    record(std::move(rec));
     return nullptr;
   }
   const std::string shown = escape_name(rec.path);
   auto refuse = [&](ErrorKind kind, const std::string& why) {
     rec.error = why;
-    records_.push_back(rec);
+    record(rec);
     throw Error(kind, shown, why);
   };
   // O_NONBLOCK: a FIFO planted under the name must not block the open;
@@ -150,8 +158,9 @@ std::shared_ptr<const ByteSource> Gate::open(const FileRef& ref) {
   if (!S_ISREG(st.st_mode)) refuse(ErrorKind::Unsafe, "is not a regular file");
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  records_.push_back(rec);
-  return io::make_file_source(std::move(owned), shown);
+  rec.source = io::make_file_source(std::move(owned), shown);
+  record(rec);
+  return rec.source;
 }
 
 std::optional<uint64_t> Gate::allocated_size(std::string_view name) const {

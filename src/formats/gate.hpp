@@ -7,6 +7,7 @@
 // directory taken when the gate was made, and only if it is a regular file.
 // The source it returns is the descriptor every later check and read uses:
 // nothing is reopened by path.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@ struct GateRecord {
   GateDecision decision;
   std::string path;   // image directory + name, as shown to people (escaped)
   std::string error;  // admitted but could not be opened: why
+  std::shared_ptr<const ByteSource> source;  // admitted and opened
 };
 
 class Gate {
@@ -49,7 +51,8 @@ class Gate {
   GateDecision decide(const FileRef& ref) const;
 
   // Opens `ref` when admitted and returns its source; nullptr when denied.
-  // Either way the decision is recorded. Admitted but unopenable (missing,
+  // Either way the decision is recorded. A file asked for again is not
+  // opened again: the same source is returned (one descriptor per file). Admitted but unopenable (missing,
   // a symlink, not a regular file): recorded and rethrown as Error (Io, or
   // Unsafe for a symlink or a special file).
   std::shared_ptr<const ByteSource> open(const FileRef& ref);
@@ -68,6 +71,8 @@ class Gate {
   std::string display_path(std::string_view name) const;
 
  private:
+  void record(GateRecord rec);
+
   io::UniqueFd dir_;
   std::string dir_prefix_;  // the image's directory as written in its name, with '/', or ""
   GatePolicy policy_;
@@ -75,6 +80,7 @@ class Gate {
   bool file_backed_ = false;
   bool open_image_ = false;
   std::vector<GateRecord> records_;
+  std::map<std::pair<FileRole, std::string>, size_t> index_;  // records_ by ref: a descriptor may name 16384 files
 };
 
 // True for a non-empty name without '/', ':' or NUL that is not "." or "..".

@@ -2,6 +2,8 @@
 // detect -> open through the gate -> the driver's walk -> rules that span
 // formats -> files the image names (backing chain followed only through the
 // gate) -> purpose -> verdict.
+#include "imgtool/verdict.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include "formats/gate.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
-#include "imgtool/verdict.hpp"
 
 namespace imgtool {
 namespace {
@@ -89,14 +90,17 @@ class Assessor {
     a.report.format = fmt;
     std::vector<Finding> cross = formats::ambiguity_findings(window, probes);
     if (src->size() == 0)
-      cross.push_back({Severity::Unreadable, FindingKind::Empty, "the file is empty (0 bytes): not a disk image"});
+      cross.push_back(
+          {Severity::Unreadable, FindingKind::Empty, "the file is empty (0 bytes): not a disk image"});
 
     Gate gate(*src, opts_.gate, opts_.purpose);
     std::shared_ptr<const Image> img;
     try {
       img = formats::open_with_gate(src, fmt, gate);
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::Usage) throw;
+      // After a signal, an error is most likely its doing (a system call that
+      // returned EINTR), not a fact about the image: no finding from it.
+      if (e.kind() == ErrorKind::Interrupted || interrupted() || e.kind() == ErrorKind::Usage) throw;
       if (e.kind() == ErrorKind::Io && gate.records().empty()) throw;  // the image itself cannot be read
       a.report.findings = std::move(cross);
       a.report.findings.push_back(open_failure(e, gate));
@@ -109,7 +113,7 @@ class Assessor {
     try {
       walk = img->check();
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::Io) throw;
+      if (e.kind() == ErrorKind::Interrupted || interrupted() || e.kind() == ErrorKind::Io) throw;
       walk.findings.push_back({Severity::Corruption, FindingKind::Metadata,
                                "the check stopped: " + format_error_line("", e.offset(), e.message())});
     }
@@ -134,10 +138,10 @@ class Assessor {
  private:
   std::vector<Finding> named_files(Assessment& a, std::shared_ptr<const Image>& img, Gate& gate, int depth) {
     std::vector<Finding> out;
-    std::vector<FileRef> done;
+    std::set<std::pair<FileRole, std::string>> done;
     for (const FileRef& ref : img->info().named_files) {
-      if (std::find(done.begin(), done.end(), ref) != done.end()) continue;
-      done.push_back(ref);
+      throw_if_interrupted();  // each may open and assess a backing file
+      if (!done.insert({ref.role, ref.name}).second) continue;
       if (ref.role == FileRole::BackingFile && opts_.purpose == Purpose::Read && img->readable()) {
         follow_backing(a, out, img, gate, ref, depth);
         continue;
@@ -167,17 +171,17 @@ class Assessor {
       return;
     }
     if (depth + 1 >= kMaxChainDepth) {
-      out.push_back(
-          named(ref, Severity::Unsafe, "is " + std::to_string(kMaxChainDepth) + " images deep in a backing chain"));
+      out.push_back(named(ref, Severity::Unsafe,
+                          "is " + std::to_string(kMaxChainDepth) + " images deep in a backing chain"));
       return;
     }
     std::shared_ptr<const ByteSource> bsrc;
     try {
       bsrc = gate.open(ref);
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Interrupted) throw;
+      if (e.kind() == ErrorKind::Interrupted || interrupted()) throw;
       out.push_back(named(ref, e.kind() == ErrorKind::Unsafe ? Severity::Unsafe : Severity::Unreadable,
-                                        "(" + gate.display_path(ref.name) + "): " + e.message()));
+                          "(" + gate.display_path(ref.name) + "): " + e.message()));
       return;
     }
     if (auto id = file_id(*bsrc); id && seen_.count(*id)) {
@@ -201,8 +205,8 @@ class Assessor {
       img = formats::make_backed_image(img, sub.image);
     else if (sub.image && !sub.image->readable())
       out.push_back(named(ref, Severity::Unreadable,
-                                        "is a " + std::string(format_name(sub.image->info().format)) +
-                                            " image, which imgtool cannot read"));
+                          "is a " + std::string(format_name(sub.image->info().format)) +
+                              " image, which imgtool cannot read"));
   }
 
   const AssessOptions& opts_;
@@ -236,7 +240,8 @@ const Finding* Assessment::deciding() const noexcept {
 void Assessment::throw_if_refused(const std::string& action) const {
   if (!refuses()) return;
   const Finding* f = deciding();
-  std::string msg = "refusing to " + action + ": " + std::string(to_string(verdict)) + ": " + (f ? f->message : "");
+  std::string msg =
+      "refusing to " + action + ": " + std::string(to_string(verdict)) + ": " + (f ? f->message : "");
   if (f && f->override_with == Override::ConvertTo)
     msg += "; imgtool convert (or publish --convert-to) reads it through the gate and writes a self-contained image";
   size_t more = 0;

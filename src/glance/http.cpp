@@ -82,9 +82,12 @@ size_t on_read(char* buf, size_t size, size_t n, void* ud) {
   }
 }
 
+// libcurl calls this at least once a second, and at once when a signal
+// interrupts its poll() (curl treats EINTR as a timeout and runs the transfer
+// loop again).
 int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(ud);
-  if (t->req->cancellable && interrupted()) {
+  if (t->req->cancellable ? interrupted() : interrupt_count() > 1) {
     t->cancelled = true;
     return 1;
   }

@@ -32,7 +32,9 @@ struct HttpRequest {
   BodyReader reader;                  // streamed body (PUT of image data)
   std::optional<uint64_t> body_size;  // Content-Length of a streamed body; none = chunked
   // Abort when imgtool::interrupted() (SIGINT/SIGTERM). Off for the cleanup
-  // DELETE that must still run after a signal.
+  // (status, DELETE) that must still run after a signal; such a request
+  // aborts only at a second signal (imgtool::interrupt_count() > 1), so a
+  // user can still stop a cleanup that hangs.
   bool cancellable = true;
   long timeout_seconds = 0;  // whole request; 0 = none (uploads can be long)
 };

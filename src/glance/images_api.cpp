@@ -1,7 +1,6 @@
 #include "glance/images_api.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include "glance/errors.hpp"
 #include "imgtool/cancel.hpp"
@@ -141,8 +140,7 @@ json ImagesApi::wait_for_status(const std::string& id, const std::vector<std::st
     if (std::chrono::steady_clock::now() > deadline)
       throw Error(ErrorKind::Http, "",
                   "image " + id + " still '" + st + "' after " + std::to_string(timeout.count()) + " s");
-    throw_if_interrupted();
-    std::this_thread::sleep_for(delay);
+    interruptible_sleep(delay);  // up to 2 s: a plain sleep would hold a signal that long
     delay = std::min(delay * 2, std::chrono::milliseconds(2000));
   }
 }

@@ -232,6 +232,11 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
     const Error* err = dynamic_cast<const Error*>(&ex);
     Error e = err != nullptr ? *err : Error(ErrorKind::Io, path, ex.what());
     std::string msg = e.message();
+    // The cleanup requests are not cancellable: after the first signal they
+    // still run (bounded by their timeouts). A second signal aborts them
+    // (http.hpp), and the line then names the image left behind.
+    const std::string left_behind = "; a second signal stopped the cleanup: image " + id +
+                                    " is left in Glance (delete it with: openstack image delete " + id + ")";
     if (opts.keep_on_error) {
       msg += "; image " + id + " kept (--keep-on-error)";
     } else {
@@ -244,13 +249,22 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
           state = " (Glance had left it in status 'saving', which nothing on the server would ever reset)";
         else if (!left.empty())
           state = " (status " + left + ")";
-        bool existed = api.remove(id);
-        msg += existed ? "; image " + id + state + " deleted" : "; image " + id + " was already gone";
+        if (interrupt_count() > 1) {
+          msg += left_behind;
+        } else {
+          bool existed = api.remove(id);
+          msg += existed ? "; image " + id + state + " deleted" : "; image " + id + " was already gone";
+        }
       } catch (const Error& e2) {
-        msg += "; deleting image " + id + " failed too: " + e2.message();
+        msg += e2.kind() == ErrorKind::Interrupted
+                   ? left_behind
+                   : "; deleting image " + id + " failed too: " + e2.message();
       }
     }
-    throw Error(e.kind(), e.path().empty() ? path : e.path(), msg, e.offset());
+    // A signal during the cleanup makes the whole failure an interruption
+    // (exit 130), with this message rather than the bare signal name.
+    const ErrorKind kind = interrupted() ? ErrorKind::Interrupted : e.kind();
+    throw Error(kind, e.path().empty() ? path : e.path(), msg, e.offset());
   }
 }
 

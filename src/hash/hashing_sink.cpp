@@ -33,8 +33,10 @@ void GlanceHashingSink::write_zeros(uint64_t len) {
 
 void GlanceHashingSink::finish() {
   if (digests_) return;
-  inner_.finish();
+  // Digests first: the inner sink's finish() may commit the output (rename
+  // DST into place), and nothing may fail after that.
   auto hex = hasher_.finish_hex();
+  inner_.finish();
   GlanceDigests d;
   d.checksum = std::move(hex[0]);
   d.os_hash_algo = to_string(algo_);

@@ -6,6 +6,13 @@
 // input size, and the slowest digest sets the pace. MD5 and SHA-512 are each
 // single-core bound (~0.75 GB/s), so two threads give ~2× over md5sum then
 // sha512sum.
+//
+// Interrupts: every full chunk and every zero chunk polls
+// throw_if_interrupted(), so a long update_zeros() (a hole of a sparse file,
+// a skipped range of a conversion) stops within one chunk; the destructor
+// then drops the queued chunks and joins the threads, each of which finishes
+// at most the one chunk it is hashing. finish_hex() does not poll: a sink
+// that has committed its output must get its digests.
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -16,6 +23,7 @@
 
 #include "hash/chunk.hpp"
 #include "hash/evp_digest.hpp"
+#include "imgtool/cancel.hpp"
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
 
@@ -196,7 +204,10 @@ std::span<std::byte> MultiHasher::prepare(size_t max) {
   Impl& m = *impl_;
   m.check_open();
   if (max == 0) return {};
-  if (m.cur && m.cur->size == kChunkSize) m.flush(false);
+  if (m.cur && m.cur->size == kChunkSize) {
+    throw_if_interrupted();
+    m.flush(false);
+  }
   if (!m.cur) m.cur = m.acquire();
   // The chunk's own storage is writable; `data` aliases it.
   std::byte* base = m.cur->storage.get();
@@ -244,6 +255,7 @@ void MultiHasher::update_zeros(uint64_t len) {
   m.flush(!m.threaded);
   while (len > 0) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(len, kChunkSize));
+    throw_if_interrupted();
     if (m.threaded) {
       // Not pooled (the static zeros outlive every thread); the queue depth
       // bounds how many are in flight.

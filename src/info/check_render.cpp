@@ -8,6 +8,7 @@
 // plus "unsafe", "findings" and "verdict", all printed in QDict order like qemu.
 #include <cstdio>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/info.hpp"
 #include "info/qobject.hpp"
@@ -45,9 +46,14 @@ std::string render_check_human(const Assessment& a) {
   if (r.image_end_offset.value_or(0) != 0)
     out += "Image end offset: " + std::to_string(*r.image_end_offset) + "\n";
   const std::string name = escape_name(r.filename);
+  // The number of findings depends on the image: poll now and then.
   for (Severity s : {Severity::Unsafe, Severity::Unreadable, Severity::Note})
-    for (const auto& f : r.findings)
-      if (f.severity == s) out += name + ": " + std::string(to_string(s)) + ": " + terminal_safe(f.message) + "\n";
+    for (size_t i = 0; i < r.findings.size(); ++i) {
+      if (i % 1024 == 1023) throw_if_interrupted();
+      const Finding& f = r.findings[i];
+      if (f.severity == s)
+        out += name + ": " + std::string(to_string(s)) + ": " + terminal_safe(f.message) + "\n";
+    }
   return out;
 }
 
@@ -67,7 +73,9 @@ std::string render_check_json(const Assessment& a) {
   if (r.fragmented_clusters.value_or(0)) n.set("fragmented-clusters", i64(*r.fragmented_clusters));
   if (r.compressed_clusters.value_or(0)) n.set("compressed-clusters", i64(*r.compressed_clusters));
   InfoNode unsafe = InfoNode::list(), findings = InfoNode::list();
-  for (const auto& f : r.findings) {
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    if (i % 1024 == 1023) throw_if_interrupted();  // as many as the image makes
+    const Finding& f = r.findings[i];
     if (f.severity == Severity::Unsafe) unsafe.push(InfoNode::string(f.message));
     InfoNode fn = InfoNode::dict();
     fn.set("severity", InfoNode::string(std::string(to_string(f.severity))));

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/info.hpp"
 #include "info/qobject.hpp"
@@ -81,7 +82,11 @@ std::string render_info_human(const ImageInfo& info) {
     out += "Snapshot list:\n";
     out += head;
     out += "\n";
-    for (const auto& s : info.snapshots) out += snapshot_line(s) + "\n";
+    // The count comes from the image (qcow2 allows 65536): poll now and then.
+    for (size_t i = 0; i < info.snapshots.size(); ++i) {
+      if (i % 1024 == 1023) throw_if_interrupted();
+      out += snapshot_line(info.snapshots[i]) + "\n";
+    }
   }
   if (!info.format_specific_type.empty()) {
     out += "Format specific information:\n";

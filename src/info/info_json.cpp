@@ -4,6 +4,7 @@
 // (qapi/block-core.json ImageInfo, SnapshotInfo), optional ones only when
 // qemu 7.2's bdrv_query_image_info sets them; the QDict then prints them in
 // hash-bucket order (info/qobject.cpp).
+#include "imgtool/cancel.hpp"
 #include "imgtool/info.hpp"
 #include "info/qobject.hpp"
 
@@ -45,7 +46,11 @@ InfoNode image_info_node(const ImageInfo& info) {
   }
   if (!info.snapshots.empty()) {
     InfoNode list = InfoNode::list();
-    for (const auto& s : info.snapshots) list.push(snapshot_node(s));
+    // The count comes from the image (qcow2 allows 65536): poll now and then.
+    for (size_t i = 0; i < info.snapshots.size(); ++i) {
+      if (i % 1024 == 1023) throw_if_interrupted();
+      list.push(snapshot_node(info.snapshots[i]));
+    }
     n.set("snapshots", std::move(list));
   }
   if (!info.format_specific_type.empty()) {

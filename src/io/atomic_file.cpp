@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "io/fd_write.hpp"
 #include "io/file_sinks.hpp"
@@ -61,6 +62,9 @@ class AtomicFile final : public ByteSink {
   void finish() override {
     flush_hole();
     if (fsync_ && ::fsync(tmp_.fd()) != 0) throw io::write_error(dst_, errno, pos_);
+    // The last moment a signal can still mean "no output": a long fsync is
+    // where one usually arrives.
+    throw_if_interrupted();
     tmp_.rename_over(target_, dst_);
     if (!fsync_) return;
     // Make the rename durable: fsync the directory (best effort).

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "imgtool/cancel.hpp"
+
 namespace imgtool::io {
 
 int pwrite_all(int fd, std::span<const std::byte> data, uint64_t offset) noexcept {
@@ -12,7 +14,9 @@ int pwrite_all(int fd, std::span<const std::byte> data, uint64_t offset) noexcep
   while (done < data.size()) {
     ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
-      if (errno == EINTR) continue;
+      // No SA_RESTART: a signal ends a blocked write; the caller's error is
+      // then reported as the interruption (tools/main.cpp).
+      if (errno == EINTR && !interrupted()) continue;
       return errno;
     }
     // 0 bytes written for a non-empty buffer: the end of a device.

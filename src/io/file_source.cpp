@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/source.hpp"
 #include "io/unique_fd.hpp"
@@ -31,7 +32,10 @@ class FileSource final : public ByteSource {
       if (pos < offset) break;  // wrapped: nothing is there
       ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(pos));
       if (n < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR) {  // no SA_RESTART: a signal ends a blocked read
+          throw_if_interrupted();
+          continue;
+        }
         throw Error(ErrorKind::Io, name_, std::string("read failed: ") + std::strerror(errno), pos);
       }
       if (n == 0) break;  // EOF

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "formats/detected_image.hpp"
 #include "formats/driver.hpp"
@@ -53,13 +54,13 @@ ImageInfo build_info(const Layout& L, const Gate& gate) {
   i.actual_size = actual;
   // Extent lines qemu ignores (RDONLY, NOACCESS, other types) still name
   // files other readers may open: they are named files too.
-  if (!L.hosted)
-    for (const auto& e : L.descriptor.extents) {
-      const FileRef ref{FileRole::Extent, e.filename};
-      if (!e.filename.empty() &&
-          std::find(i.named_files.begin(), i.named_files.end(), ref) == i.named_files.end())
-        i.named_files.push_back(ref);
-    }
+  if (!L.hosted) {
+    std::set<std::string> listed;
+    for (const auto& f : i.named_files) listed.insert(f.name);
+    for (const auto& e : L.descriptor.extents)
+      if (!e.filename.empty() && listed.insert(e.filename).second)
+        i.named_files.push_back({FileRole::Extent, e.filename});
+  }
   i.cluster_size = qemu_cluster_size(L.extents);
   if (L.parent_hint) {
     i.backing_filename = *L.parent_hint;
