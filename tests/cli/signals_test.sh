@@ -137,12 +137,13 @@ signal_case() {
   err=$(head -c 400 "$tmp/err")
   left=$(ls -A "$out")
   temps=$(find "$tmp" -name '*.imgtool-*' | head -3)
-  local expect="^imgtool: interrupted by SIG$sig\$" how="polled"
+  # The interruption may name the file it was reading.
+  local expect="^imgtool: (.*: )?interrupted by SIG$sig\$" how="polled"
   if [ "$forced_ok" = 1 ] && grep -q "^imgtool: interrupted by SIG$sig (forced exit" "$tmp/err"; then
-    expect="^imgtool: interrupted by SIG$sig (forced exit"
+    expect="^imgtool: interrupted by SIG$sig \\(forced exit"
     how="backstop"
   fi
-  if [ "$rc" -eq 130 ] && [ "$ms" -le "$max_ms" ] && [ "$lines" -eq 1 ] && grep -q "$expect" "$tmp/err" &&
+  if [ "$rc" -eq 130 ] && [ "$ms" -le "$max_ms" ] && [ "$lines" -eq 1 ] && grep -Eq "$expect" "$tmp/err" &&
     [ -z "$left" ] && [ -z "$temps" ]; then
     ok "$name $sig: exit 130 after $ms ms ($how)"
   else
@@ -152,19 +153,11 @@ signal_case() {
 }
 
 for sig in INT TERM; do
-  "$IMGTOOL" info "$fifo" >/dev/null 2>"$tmp/err" &
-  pid=$!
-  signal_case "info (open of a FIFO blocks)" $sig 0
-
-  "$IMGTOOL" check "$fifo" >/dev/null 2>"$tmp/err" &
-  pid=$!
-  signal_case "check (open of a FIFO blocks)" $sig 0
-
-  # The qcow2 walk is polled by the qcow2 checker itself; until it is, the
-  # backstop ends this read-only command.
+  # (info and check refuse a FIFO at once: tests/cli/input_files_test.sh.)
+  # The qcow2 walk polls for the signal itself.
   "$IMGTOOL" check "$qcow" >/dev/null 2>"$tmp/err" &
   pid=$!
-  signal_case "check (8 GiB qcow2, 512-byte clusters)" $sig 1
+  signal_case "check (8 GiB qcow2, 512-byte clusters)" $sig 0
 
   "$IMGTOOL" checksum "$sparse" >/dev/null 2>"$tmp/err" &
   pid=$!

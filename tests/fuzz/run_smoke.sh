@@ -102,8 +102,19 @@ EOF
   genisoimage -quiet -V SEED -o cd.iso tree
   genisoimage -quiet -udf -o udf.iso tree
   rm -rf tree
+  # The crafted bombs (shared tables, snapshot multiplication, huge bitmap
+  # tables, 4 TiB padding) and the verdict cases (named files, Glance's
+  # rules, compressed streams, refused headers), flattened into the corpus.
+  for gen in make_bombs make_verdict_cases; do
+    bash "$src/tests/images/$gen.sh" "$gen" >/dev/null
+    for f in "$gen"/*; do
+      [ -f "$f" ] && [ "$(basename "$f")" != expected.tsv ] && mv "$f" "$gen-$(basename "$f")"
+    done
+    rm -rf "$gen"
+  done
   # libFuzzer reads at most -max_len bytes of a seed; cut the big ones (LUKS
-  # headers are 2 MiB) to the 1 MiB cap ourselves so the corpus stays small.
+  # headers are 2 MiB, the bombs are sparse and large) to the 1 MiB cap
+  # ourselves so the corpus stays small.
   find . -type f -size +1024k -exec truncate -s 1M {} +
 )
 if compgen -G "$src/tests/images/regress/*.bin" >/dev/null; then
