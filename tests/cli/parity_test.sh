@@ -3,7 +3,7 @@
 # tests/images/make_verdict_cases.sh, tests/images/make_hostile.sh and
 # tests/images/make_bombs.sh:
 #  - `imgtool check` exits as expected (where the generator says), within
-#    10 s, without crashing;
+#    5 s and 200 MiB of peak RSS, without crashing;
 #  - whenever check refuses (1 unreadable, 2 corrupt, 4 unsafe),
 #    `publish --dry-run`, `convert` and `inspect --guest` refuse too (non-zero,
 #    not a crash), and convert leaves no output and no temporary file.
@@ -37,9 +37,12 @@ for dir in "$work"/verdict "$work"/hostile "$work"/bombs; do
     case "$name" in expected.tsv | no-permission.img | *.data | *-flat.vmdk | *-s0??.vmdk | *-f0??.vmdk | secret.txt | disk.ovf) continue ;; esac
     checked=$((checked + 1))
     rc=0
-    timeout 10 "$IMGTOOL" check "$name" >/dev/null 2>"$work/err" || rc=$?
+    timeout 5 /usr/bin/time -o "$work/rss" -f %M "$IMGTOOL" check "$name" >/dev/null 2>"$work/err" || rc=$?
     what="check $(basename "$dir")/$name (exit $rc: $(head -c 200 "$work/err"))"
-    [ "$rc" = 124 ] && { fail "$what: timed out"; continue; }
+    [ "$rc" = 124 ] && { fail "$what: took more than 5 s"; continue; }
+    rss_kb=$(tail -n 1 "$work/rss")
+    [[ $rss_kb =~ ^[0-9]+$ ]] || rss_kb=0
+    [ "$rss_kb" -lt 204800 ] || fail "$what: peak RSS ${rss_kb} KiB"
     [ "$rc" -lt 128 ] || fail "$what: crashed"
     want=$(expected_rc "$dir" "$name")
     [ -z "$want" ] || [ "$rc" = "$want" ] || fail "$what: want exit $want"
