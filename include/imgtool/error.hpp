@@ -1,6 +1,6 @@
 #pragma once
 // The one error type of the library. Parsers throw it; tools/main.cpp catches
-// it once, prints one line and maps the kind to an exit code (STYLE.md §2).
+// it once, prints one line and maps the kind to an exit code.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #pragma once
 // RAII wrapper of one OpenSSL EVP digest context (internal: the public
-// checksum.hpp stays free of OpenSSL, STYLE.md §3).
+// checksum.hpp stays free of OpenSSL: public headers include std and imgtool headers only).
 #include <openssl/evp.h>
 
 #include <cstddef>

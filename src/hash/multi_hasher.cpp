@@ -1,4 +1,4 @@
-// MultiHasher: one pass, several digests. Threaded mode follows STYLE.md §2
+// MultiHasher: one pass, several digests. Threaded mode: one thread per digest
 // (RocksDB ParallelCompressionRep): the producer fills page-aligned chunks
 // from a bounded pool (kMaxChunks) and hands the same shared_ptr<const Chunk>
 // to one std::jthread per digest through per-digest bounded queues

@@ -1,6 +1,6 @@
 #pragma once
 // Bounds-checked loads from byte spans and overflow-checked arithmetic: the
-// first line of the untrusted-input discipline (STYLE.md §2). Every on-disk
+// first line of the untrusted-input discipline: checked math, then the file size, then the caps. Every on-disk
 // field is read with these; no struct is ever cast onto bytes.
 #include <cstddef>
 #include <cstdint>

@@ -27,7 +27,7 @@ bool detection_only(imgtool::Format f) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > (1u << 20)) return 0;  // 1 MiB cap (STYLE.md "Fuzzing")
+  if (size > (1u << 20)) return 0;  // 1 MiB cap
   std::vector<std::byte> bytes(size);
   if (size) std::memcpy(bytes.data(), data, size);
   std::shared_ptr<const imgtool::ByteSource> src = imgtool::memory_source(std::move(bytes), "fuzz.img");

@@ -15,7 +15,7 @@
 #include "imgtool/source.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > (1u << 20)) return 0;  // 1 MiB cap (STYLE.md "Fuzzing")
+  if (size > (1u << 20)) return 0;  // 1 MiB cap
   std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
     imgtool::vmdk::Descriptor d = imgtool::vmdk::parse_descriptor(text);

@@ -35,7 +35,7 @@ TEST(InfoRenderSize, MatchesQemuSizeToStr) {
   EXPECT_EQ(size_to_str(UINT64_MAX), "16 EiB");
 }
 
-// The QDict orders of formats-facts §1.2, derived from the hash and the QAPI
+// The QDict orders qemu-img 7.2 prints (qobject/qdict.c bucket order), derived from the hash and the QAPI
 // declaration (insertion) order.
 TEST(InfoRenderQDict, ImageInfoOrder) {
   EXPECT_EQ(ordered({"filename", "format", "dirty-flag", "actual-size", "virtual-size", "cluster-size",
