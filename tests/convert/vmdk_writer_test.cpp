@@ -1,4 +1,4 @@
-// The vmdk target writer (src/convert/vmdk_*), driven directly through the
+// The vmdk target writer (src/formats/vmdk/vmdk_*writer*), driven directly through the
 // TargetWriter interface by a small loop over a raw file (what the pipeline
 // does, minus threads), then judged by independent readers: qemu-img check /
 // compare / info, libvmdk's vmdkinfo and Glance's format inspector.
