@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "imgtool/format.hpp"
 #include "imgtool/verdict.hpp"
@@ -13,6 +14,12 @@ namespace imgtool::cli {
 
 // --allow-backing and --allow-external-files.
 void add_gate_options(CLI::App* sub, GatePolicy& gate);
+
+// A repeatable option that takes exactly one value per occurrence
+// (`--tag a --tag b`, `-o k=v`), so it never swallows the positional
+// argument that follows it, as CLI11's vector options do by default.
+CLI::Option* add_repeatable(CLI::App* sub, const std::string& name, std::vector<std::string>& values,
+                            const std::string& help);
 
 // -f NAME -> a Format; empty -> nullopt (detect). Error(Usage) listing the
 // known formats otherwise.

@@ -20,7 +20,7 @@ namespace {
 struct Opts {
   std::string src, dst, format, out_format, sparse = "4k", cache = "writeback";
   std::vector<std::string> options;
-  bool compress = false, progress = false, quiet = false, checksum = false;
+  bool compress = false, progress = false, quiet = false, checksum = false, force_share = false;
   GatePolicy gate;
   unsigned threads = 0;
 };
@@ -74,7 +74,9 @@ Subcommand setup_convert(CLI::App& app) {
       app.add_subcommand("convert", "Convert an image to raw, qcow2 or vmdk (like qemu-img convert)");
   sub->add_option("-f,--format", o->format, "Source format (default: detect from the bytes)");
   sub->add_option("-O,--output-format", o->out_format, "Target format: raw, qcow2 or vmdk")->required();
-  sub->add_option("-o,--options", o->options, "Target options key=value[,key=value...] (qemu-img names)");
+  add_repeatable(sub, "-o,--options", o->options, "Target options key=value[,key=value...] (qemu-img names)");
+  sub->add_flag("-U,--force-share", o->force_share,
+                "Accepted for qemu-img compatibility (imgtool never locks)");
   sub->add_flag("-c,--compress", o->compress,
                 "Compress the target (qcow2; vmdk streamOptimized compresses anyway)");
   sub->add_flag("-p,--progress", o->progress, "Show progress like qemu-img -p");

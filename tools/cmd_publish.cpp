@@ -2,10 +2,9 @@
 // print the image as `openstack image show` does (or JSON).
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
-
-#include <algorithm>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -84,16 +83,16 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_flag("--private", a->vis_private, "visibility private");
   sub->add_flag("--shared", a->vis_shared, "visibility shared (Glance's default)");
   sub->add_flag("--community", a->vis_community, "visibility community");
-  sub->add_option("--property", a->properties, "KEY=VALUE image property (repeatable)");
-  sub->add_option("--tag", a->o.tags, "Image tag (repeatable)");
+  add_repeatable(sub, "--property", a->properties, "KEY=VALUE image property (repeatable)");
+  add_repeatable(sub, "--tag", a->o.tags, "Image tag (repeatable)");
   sub->add_option("--min-disk", a->o.min_disk, "Minimum disk size (GiB)");
   sub->add_option("--min-ram", a->o.min_ram, "Minimum RAM (MiB)");
   sub->add_flag("--protected", a->o.protected_image, "Protect the image from deletion");
   sub->add_option("--convert-to", a->convert_to, "Convert while uploading: raw, qcow2 or vmdk");
   add_gate_options(sub, a->o.gate);
-  sub->add_option("-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
+  add_repeatable(sub, "-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
   sub->add_flag("--import", a->o.use_import, "Stage + import (glance-direct) instead of a direct upload");
-  sub->add_option("--store", a->o.stores, "Store for --import (repeatable)");
+  add_repeatable(sub, "--store", a->o.stores, "Store for --import (repeatable)");
   sub->add_option("--os-cloud", a->o.connection.cloud,
                   "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
   sub->add_option("--os-cacert", a->o.connection.cacert, "PEM CA bundle for https (default: OS_CACERT)");
