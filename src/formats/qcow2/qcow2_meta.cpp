@@ -138,8 +138,10 @@ void check_tables(const ByteSource& src, const Header& h, const std::vector<Bitm
   }
   std::sort(ranges.begin(), ranges.end());
   uint64_t done = 0;  // everything before is checked
-  for (auto [begin, end] : ranges) {
-    begin = std::max(begin, done);
+  for (const auto& range : ranges) {
+    // Plain variables, not a structured binding: clang 14 (the fuzz build)
+    // cannot capture bindings in the lambda below.
+    const uint64_t begin = std::max(range.first, done), end = range.second;
     if (begin >= end) continue;
     for_each_present(src, begin, end - begin, [&](uint64_t rel, io::Bytes piece) {
       for (uint64_t i = 0; i + 8 <= piece.size(); i += 8) {
