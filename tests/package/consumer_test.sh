@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the built tree into a temporary prefix, then builds a separate
-# project against it twice: with find_package(imgtool) and with pkg-config.
+# Installs the built tree into a temporary prefix, checks where the files
+# went, then builds a separate project against it twice: with
+# find_package(imgtool) and with pkg-config.
 set -euo pipefail
 src=$1 build=$2
 tmp=$(mktemp -d)
@@ -8,6 +9,12 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 [ -f "$tmp/prefix/include/imgtool/version.hpp" ] || { echo "the generated imgtool/version.hpp is not installed"; exit 1; }
 [ ! -e "$tmp/prefix/include/imgtool/version.hpp.in" ] || { echo "the version.hpp template is installed"; exit 1; }
+# What the CLI brings: the man page and the completion where man and
+# bash-completion look, the docs.
+for f in bin/imgtool share/man/man1/imgtool.1.gz share/bash-completion/completions/imgtool \
+  share/doc/imgtool/README.md share/doc/imgtool/docs/library.md; do
+  [ -f "$tmp/prefix/$f" ] || { echo "cmake --install did not install $f"; exit 1; }
+done
 cat >"$tmp/main.cpp" <<'CPP'
 #include <imgtool/imgtool.hpp>
 #include <iostream>
