@@ -24,6 +24,7 @@ for h in "${headers[@]}"; do
     { echo "include/imgtool/imgtool.hpp does not include imgtool/$h"; bad=1; }
 done
 # And the other way round: no section or include for a header that is gone.
+# shellcheck disable=SC2016 # the backquotes are markdown
 while IFS= read -r h; do
   [[ " ${headers[*]} " == *" $h "* ]] || { echo "docs/library.md: section for a header that does not exist: $h"; bad=1; }
 done < <(sed -n 's/^## `<imgtool\/\(.*\)>`$/\1/p' "$doc")

@@ -32,6 +32,7 @@ esac
 
 # Paths the user documentation quotes.
 for f in README.md docs/*.md; do
+  # shellcheck disable=SC2016 # the backquotes are markdown
   while IFS= read -r p; do
     path=${p%%:*}
     case "$path" in tests/glance/.state*) continue ;; esac  # written by tests/glance/glance-dev.sh

@@ -32,6 +32,7 @@ completion_words() { bash --norc --noprofile -c 'source "$1"; shift; "$@"' _ "$c
 mapfile -t subs < <(awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^[^ ]/ { on = 0 }' \
   "$tmp/help")
 [ ${#subs[@]} -ge 6 ] || fail "found only ${#subs[@]} subcommands in imgtool --help"
+# shellcheck disable=SC2016 # expanded by the bash that sourced the completion
 commands=$(completion_words eval 'echo "$_imgtool_commands"')
 for top in -h --help --version; do
   has_word "$top" <"$tmp/man.txt" || fail "man page: no $top"
