@@ -5,15 +5,17 @@
 set -euo pipefail
 what=${1:-all}
 
+# dpkg-dev and file: `cpack -G DEB` (dpkg-shlibdeps computes the Depends).
 build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev qemu-utils ca-certificates
-  libyaml-cpp-dev)
+  libyaml-cpp-dev dpkg-dev file)
 # Tests: the real qemu-img/qemu-io (golden outputs), clang for the libFuzzer
-# harnesses, third-party readers as second opinions, and a real Keystone +
-# Glance (python libraries only, no service packages; see tests/glance/).
+# harnesses, third-party readers as second opinions, a real Keystone +
+# Glance (python libraries only, no service packages; see tests/glance/), and
+# man-db + groff-base to render the man page.
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils python3-libvmdk libqcow-utils curl
   python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine
-  genisoimage fdisk gdisk time strace stunnel4 openssl 7zip xz-utils bzip2 zstd)
+  genisoimage fdisk gdisk time strace stunnel4 openssl 7zip xz-utils bzip2 zstd man-db groff-base)
 # Guest inspection (optional feature): libguestfs + a kernel for its
 # appliance, and what tests/images/make_guest.sh builds guests with.
 guestfs_pkgs=(libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap mtools dosfstools fdisk e2fsprogs)

@@ -2,9 +2,10 @@
 # README command 2 (and what .ci/run runs): installs the test dependencies,
 # then builds and runs the whole suite:
 #   1. release build (-Werror) + ctest, with a real Keystone + Glance on 127.0.0.1
-#   2. ASan+UBSan build + ctest
-#   3. libFuzzer smoke run of every parser harness (clang)
-# Environment: IMGTOOL_TEST_SKIP="asan fuzz glance guestfs" skips phases (local use only).
+#   2. the Debian package: cpack -G DEB, apt-get install it, run it, remove it
+#   3. ASan+UBSan build + ctest
+#   4. libFuzzer smoke run of every parser harness (clang)
+# Environment: IMGTOOL_TEST_SKIP="asan fuzz glance guestfs deb" skips phases (local use only).
 # Nothing in the suite skips by itself (ctest counts a skip as a pass): a test
 # whose tool, libguestfs or Glance is missing fails. So a skipped phase is left
 # out here, by name: without "glance" no Glance test runs (ctest -LE glance);
@@ -52,6 +53,11 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGTOOL_WERROR=
 cmake --build build -j "$jobs"
 phase "release tests"
 (cd build && ctest -j "$jobs" --output-on-failure --timeout 900 "${ctest_leave_out[@]}")
+
+if [[ $skip != *" deb "* ]]; then
+  phase "Debian package (cpack -G DEB, apt-get install, run, apt-get remove)"
+  bash tests/package/deb_install_test.sh build
+fi
 
 if [[ $skip != *" asan "* ]]; then
   phase "ASan+UBSan build"

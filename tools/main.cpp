@@ -13,6 +13,7 @@
 #include <new>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,7 +21,7 @@
 #include "exit_codes.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
-#include "imgtool_config.hpp"
+#include "imgtool/version.hpp"
 
 namespace {
 
@@ -106,9 +107,9 @@ int main(int argc, char** argv) {
   // take the inherited action (a background job of a non-interactive shell
   // inherits SIG_IGN for SIGINT).
   imgtool::install_interrupt_handlers();
-  CLI::App app{"imgtool " IMGTOOL_VERSION
-               " - disk images for OpenStack Glance: info, check, convert, checksum, publish"};
-  app.set_version_flag("--version", "imgtool " IMGTOOL_VERSION);
+  const std::string version = "imgtool " + std::string(imgtool::version());
+  CLI::App app{version + " - disk images for OpenStack Glance: info, check, convert, checksum, publish"};
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
   std::vector<Subcommand> subs{setup_info(app),     setup_check(app),   setup_convert(app),
                                setup_checksum(app), setup_publish(app), setup_inspect(app)};

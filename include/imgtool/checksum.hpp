@@ -120,7 +120,7 @@ class GlanceHashingSink final : public ByteSink {
   std::optional<GlanceDigests> digests_;
 };
 
-// ---- --verify seam (publish issue) -------------------------------------------
+// ---- comparing with Glance (checksum --verify) ---------------------------------
 // What Glance recorded for one image (GET /v2/images/{id}); fields Glance has
 // not set (image still queued) are nullopt.
 struct GlanceImageRecord {
@@ -135,9 +135,14 @@ struct GlanceImageRecord {
 // Finds an image by id or (unique) name; throws Error(Auth/Http/...) itself.
 using GlanceImageLookup = std::function<GlanceImageRecord(const std::string& id_or_name)>;
 
-// The lookup `imgtool checksum --verify` uses. Until the Glance client is
-// built this throws Error(Unsupported, "not available: needs Glance support");
-// the publish work replaces only its body (src/hash/glance_lookup_seam.cpp).
+// The lookup `imgtool checksum --verify` uses: glance_find_image()
+// (imgtool/glance.hpp) with the default connection. Each call authenticates
+// with Keystone like openstackclient (clouds.yaml entry OS_CLOUD, else the
+// OS_* variables), then asks Glance for an id (GET /v2/images/{id}) or for a
+// name, which must match exactly one image. Throws Error(Usage) for missing
+// or contradictory credentials and for a name several images share,
+// Error(Auth) when Keystone refuses them, Error(Http) when no image matches
+// and for any other HTTP or transport error.
 GlanceImageLookup default_glance_image_lookup();
 
 // Pure comparison of local digests with a record: one line per difference
@@ -148,7 +153,9 @@ std::vector<std::string> compare_with_glance(const GlanceDigests& local, const G
 
 // Looks up `id_or_name`, hashes `path` with the algorithm Glance used
 // (default sha512 when Glance reports none) and throws Error(Mismatch)
-// listing the differences; returns the local digests when they match.
+// listing the differences; returns the local digests when they match. The
+// lookup's errors pass through; Error(Unsupported) when `lookup` is empty or
+// Glance used an algorithm imgtool does not compute.
 GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
                                     const GlanceImageLookup& lookup);
 

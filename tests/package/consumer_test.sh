@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Installs the built tree into a temporary prefix, then builds a separate
-# project against it twice: with find_package(imgtool) and with pkg-config.
+# Installs the built tree into a temporary prefix, checks where the files
+# went, then builds a separate project against it twice: with
+# find_package(imgtool) and with pkg-config.
 set -euo pipefail
 src=$1 build=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+[ -f "$tmp/prefix/include/imgtool/version.hpp" ] || { echo "the generated imgtool/version.hpp is not installed"; exit 1; }
+[ ! -e "$tmp/prefix/include/imgtool/version.hpp.in" ] || { echo "the version.hpp template is installed"; exit 1; }
+# What the CLI brings: the man page and the completion where man and
+# bash-completion look, the docs.
+for f in bin/imgtool share/man/man1/imgtool.1.gz share/bash-completion/completions/imgtool \
+  share/doc/imgtool/README.md share/doc/imgtool/docs/library.md; do
+  [ -f "$tmp/prefix/$f" ] || { echo "cmake --install did not install $f"; exit 1; }
+done
 cat >"$tmp/main.cpp" <<'CPP'
-#include <imgtool/image.hpp>
+#include <imgtool/imgtool.hpp>
 #include <iostream>
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  if (imgtool::version() != IMGTOOL_VERSION_STRING) return 3;  // installed header and library agree
   auto img = imgtool::open_image(argv[1]);
   std::cout << img->info().format << " " << img->info().virtual_size << "\n";
 }
@@ -31,6 +41,8 @@ out=$("$tmp/b/consumer" "$tmp/one.img")
 # substitution on the g++ line a pkg-config failure would go unnoticed)
 flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig" \
   pkg-config --cflags --libs imgtool)
+# The consumer chooses the standard (C++20 or later); the .pc file must not.
+case " $flags " in *" -std="*) echo "pkg-config --cflags imposes a standard: $flags"; exit 1 ;; esac
 # shellcheck disable=SC2086 # one word per flag
 g++ -std=c++20 "$tmp/main.cpp" -o "$tmp/pc" $flags
 out=$("$tmp/pc" "$tmp/one.img")
