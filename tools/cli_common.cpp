@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include <iostream>
+
 #include "imgtool/error.hpp"
 
 namespace imgtool::cli {
@@ -19,6 +21,29 @@ CLI::Option* add_repeatable(CLI::App* sub, const std::string& name, std::vector<
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_glance_options(CLI::App* sub, GlanceCli& g) {
+  sub->add_option("--os-cloud", g.conn.cloud,
+                  "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
+  sub->add_option("--os-cacert", g.conn.cacert, "PEM CA bundle for https (default: OS_CACERT)");
+  sub->add_flag("--insecure", g.conn.insecure, "Do not verify TLS certificates");
+  sub->add_option("--os-region-name", g.conn.region,
+                  "Region of the Glance endpoint (default: OS_REGION_NAME)");
+  sub->add_option("--os-interface", g.conn.interface,
+                  "Endpoint interface: public, internal or admin (default: OS_INTERFACE, else public)");
+  sub->add_flag("--debug", g.debug,
+                "Log every HTTP call on stderr: method, URL, status, time (secrets redacted)");
+  sub->add_option("--os-password", g.password_flag)->group("");  // refused with an explanation
+}
+
+void finish_glance_options(GlanceCli& g) {
+  if (!g.password_flag.empty())
+    throw Error(ErrorKind::Usage, "",
+                "--os-password is refused: a password on the command line shows in /proc/PID/cmdline; "
+                "set OS_PASSWORD or use clouds.yaml (--os-cloud)");
+  if (g.debug)
+    g.conn.debug = [](const std::string& line) { std::cerr << "imgtool: debug: " << line << "\n"; };
 }
 
 std::optional<Format> parse_format_option(const std::string& name) {

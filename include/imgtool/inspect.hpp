@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/format.hpp"
 #include "imgtool/source.hpp"
 
@@ -46,11 +47,14 @@ std::map<std::string, std::string> glance_properties(const GuestFacts& facts);
 
 struct InspectOptions {
   std::chrono::seconds timeout{300};  // deadline for the whole inspection (child killed after it)
-  std::optional<Format> format;  // explicit format; nullopt = imgtool's detection
+  std::optional<Format> format;       // explicit format; nullopt = imgtool's detection
   // A KVM attempt whose appliance is not up this long after qemu started is
   // killed and TCG is tried (qemu under KVM hangs after the BIOS on some
   // machines; a KVM appliance is up in a few seconds, a TCG one in about 20).
   std::chrono::seconds kvm_launch_deadline{15};
+  // Stops the inspection (the appliance is killed). Empty: the calling
+  // thread's token (imgtool/cancel.hpp).
+  CancelToken cancel;
 };
 
 // True when this build has libguestfs.

@@ -120,7 +120,8 @@ struct HttpClient::Impl {
   CurlEasy easy;
 };
 
-HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(TlsOptions tls, HttpDebugLog debug)
+    : tls_(std::move(tls)), debug_(std::move(debug)), impl_(std::make_unique<Impl>()) {
   global_init();
   impl_->easy.reset(curl_easy_init());
   if (!impl_->easy) throw Error(ErrorKind::Io, "", "libcurl: curl_easy_init failed");
@@ -128,7 +129,7 @@ HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), impl_(std::make_u
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::send(const HttpRequest& req) {
+HttpResponse HttpClient::perform(const HttpRequest& req) {
   CURL* c = impl_->easy.get();
   curl_easy_reset(c);
   HttpResponse resp;
@@ -139,7 +140,7 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   CurlSlist headers;
   for (const auto& h : req.headers) {
     curl_slist* l = curl_slist_append(headers.get(), h.c_str());
-    if (l == nullptr) throw Error(ErrorKind::Io, req.url, "libcurl: out of memory");
+    if (l == nullptr) throw Error(ErrorKind::Io, redact_url(req.url), "libcurl: out of memory");
     headers.release();
     headers.reset(l);
   }
@@ -192,12 +193,13 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   if (rc != CURLE_OK) {
     if (t.body_too_long)
       throw Error(ErrorKind::Http, "",
-                  req.method + " " + req.url + ": response body larger than " +
+                  req.method + " " + redact_url(req.url) + ": response body larger than " +
                       std::to_string(kMaxResponseBody) + " bytes");
     // libcurl's detail (e.g. "SSL certificate problem: self-signed certificate")
     // says more than the generic text of the code.
     std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-    throw Error(ErrorKind::Http, "", req.method + " " + req.url + ": " + what + failure_hint(rc, tls_));
+    throw Error(ErrorKind::Http, "",
+                req.method + " " + redact_url(req.url) + ": " + what + failure_hint(rc, tls_));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;

@@ -46,9 +46,12 @@ struct HttpResponse {
   std::string header(const std::string& lower_name) const;
 };
 
+// --debug: receives one line per request (http_debug.cpp).
+using HttpDebugLog = std::function<void(const std::string& line)>;
+
 class HttpClient {
  public:
-  explicit HttpClient(TlsOptions tls);
+  explicit HttpClient(TlsOptions tls, HttpDebugLog debug = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -62,12 +65,26 @@ class HttpClient {
   const TlsOptions& tls() const { return tls_; }
 
  private:
+  // send() without the debug log.
+  HttpResponse perform(const HttpRequest& req);
+
   struct Impl;
   TlsOptions tls_;
+  HttpDebugLog debug_;
   std::unique_ptr<Impl> impl_;
 };
 
 // Percent-encodes one query value / path segment (RFC 3986 unreserved kept).
 std::string url_escape(const std::string& s);
+
+// A URL fit for a log: userinfo ("user:password@") and the values of query
+// parameters that look like credentials (signature, token, secret, password,
+// key, credential; any case) become "***".
+std::string redact_url(const std::string& url);
+// The --debug line of one request: method, redacted URL, the request's
+// non-secret headers' names, body size, then status, time, answer size and
+// Glance/Keystone's request id — or the transport failure.
+std::string debug_line(const HttpRequest& req, const HttpResponse* resp, double seconds,
+                       const std::string& failure);
 
 }  // namespace imgtool::glance

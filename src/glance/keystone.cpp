@@ -91,7 +91,7 @@ std::string pick_endpoint(const json& catalog, const Credentials& c) {
               c.interface + " endpoint for the image service" +
                   (c.region.empty() ? std::string() : " in region " + c.region) +
                   " not found in the Keystone catalog (image endpoints: " + (list.empty() ? "none" : list) +
-                  "; set OS_REGION_NAME / OS_INTERFACE)");
+                  "; choose with --os-region-name / --os-interface or OS_REGION_NAME / OS_INTERFACE)");
 }
 
 }  // namespace
@@ -110,8 +110,8 @@ std::chrono::system_clock::time_point parse_keystone_time(const std::string& s) 
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-Session::Session(Credentials creds)
-    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}) {
+Session::Session(Credentials creds, HttpDebugLog debug)
+    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}, std::move(debug)) {
   // libcurl would only say "problem with the SSL CA cert" at the first request.
   if (!creds_.cacert.empty() && ::access(creds_.cacert.c_str(), R_OK) != 0)
     throw Error(ErrorKind::Usage, creds_.cacert,

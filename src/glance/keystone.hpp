@@ -20,7 +20,8 @@ class Session {
  public:
   static constexpr std::chrono::seconds kRefreshMargin{300};
 
-  explicit Session(Credentials creds);
+  // `debug` receives the --debug line of every HTTP request (may be empty).
+  explicit Session(Credentials creds, HttpDebugLog debug = {});
 
   HttpClient& http() { return http_; }
   const Credentials& credentials() const { return creds_; }

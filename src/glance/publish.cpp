@@ -128,7 +128,16 @@ void add_guest_properties(const std::shared_ptr<const ByteSource>& src, Format f
 }  // namespace
 
 PublishResult publish(const std::string& path, const PublishOptions& user_opts) {
-  glance::PreparedImage prep = glance::prepare_image(path, user_opts);  // detection + safety first
+  CancelScope cancel_scope(user_opts.cancel);
+  glance::validate_publish_options(user_opts);  // before the file is even opened
+  return publish(std::shared_ptr<const ByteSource>(open_file_source(path)), user_opts);
+}
+
+PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOptions& user_opts) {
+  CancelScope cancel_scope(user_opts.cancel);
+  const std::string path = source->name();
+  glance::PreparedImage prep =
+      glance::prepare_image(std::move(source), user_opts);  // detection + safety first
   PublishOptions opts = user_opts;
   if (opts.auto_properties) add_guest_properties(prep.source, prep.image->info().format, opts);
   json body = glance::create_body(prep, opts);
@@ -162,19 +171,16 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
     r.local_sha512 = d.sha512;
-    r.status = "(dry run: nothing sent)";
+    r.status.clear();  // nothing exists in Glance: null in JSON, "None" in the table
     r.size = d.bytes;
     r.virtual_size = prep.virtual_size;
     return r;
   }
 
   std::vector<std::string> notes;
-  glance::Credentials creds = glance::load_credentials(opts.connection.cloud, notes);
-  if (!opts.connection.cacert.empty()) creds.cacert = opts.connection.cacert;
-  if (opts.connection.insecure) creds.insecure = true;
-  if (creds.insecure) notes.push_back("TLS certificate verification is off (--insecure / OS_INSECURE)");
+  glance::Credentials creds = glance::connection_credentials(opts.connection, notes);
   for (const auto& n : notes) note(opts, n);
-  glance::Session session(creds);
+  glance::Session session(creds, opts.connection.debug);
   glance::ImagesApi api(session);
   r.endpoint = api.base_url();
 

@@ -76,10 +76,15 @@ std::string default_name(const std::string& path) {
 
 }  // namespace
 
-PreparedImage prepare_image(const std::string& path, const PublishOptions& opts) {
+void validate_publish_options(const PublishOptions& opts) {
+  validate(opts);
+}
+
+PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const PublishOptions& opts) {
   validate(opts);
   PreparedImage p;
-  p.source = open_file_source(path);
+  p.source = std::move(source);
+  const std::string path = p.source->name();
   // Without conversion the bytes go as they are, to readers imgtool does not
   // control: nothing named inside may be followed (Glance 25 stores backing
   // files, extents naming host files and mismatched formats without a word).
@@ -98,7 +103,8 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
                   "cannot convert a " + std::string(format_name(info.format)) + " image (detection only)");
     const std::string target(glance_disk_format(*opts.convert_to));
     if (opts.disk_format != "auto" && opts.disk_format != target)
-      throw Error(ErrorKind::Usage, path, "--disk-format " + opts.disk_format + " contradicts --convert-to " + target);
+      throw Error(ErrorKind::Usage, path,
+                  "--disk-format " + opts.disk_format + " contradicts --convert-to " + target);
     p.disk_format = target;
   } else {
     if (detected.empty())

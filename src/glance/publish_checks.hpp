@@ -19,7 +19,7 @@ struct PreparedImage {
   std::shared_ptr<const Image> image;
   std::string name;
   Format detected_format = Format::Raw;
-  std::string disk_format;      // what is sent to Glance
+  std::string disk_format;  // what is sent to Glance
   std::optional<uint64_t> virtual_size;
 };
 
@@ -28,7 +28,11 @@ struct PreparedImage {
 // imgtool reads them with convert_to) and throws the verdict's refusal;
 // explicit disk_format contradicting the bytes -> Error(Mismatch) naming the
 // detected one.
-PreparedImage prepare_image(const std::string& path, const PublishOptions& opts);
+PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const PublishOptions& opts);
+
+// The option checks prepare_image() starts with, for callers that must fail
+// before opening anything. Throws Error(Usage).
+void validate_publish_options(const PublishOptions& opts);
 
 // The POST /v2/images body (api-ref "Create image").
 nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
