@@ -54,8 +54,9 @@ void print_publish_table(const PublishResult& r) {
   } else if (r.reused) {
     rows.emplace_back("reused", "yes (an active image with the same size and hashes exists)");
   } else {
-    rows.emplace_back("verified", r.verified_hash_algo.empty() ? "size, checksum"
-                                                               : "size, checksum, " + r.verified_hash_algo);
+    rows.emplace_back("verified", !r.verified ? "no (still importing: use --wait to verify)"
+                                  : r.verified_hash_algo.empty() ? "size, checksum"
+                                                                 : "size, checksum, " + r.verified_hash_algo);
   }
   size_t w1 = 5, w2 = 5;
   for (const auto& [k, v] : rows) {
@@ -91,6 +92,7 @@ void print_publish_json(const PublishResult& r) {
                    {"local_md5", nullable(r.local_md5)},
                    {"local_sha512", nullable(r.local_sha512)},
                    {"sent_bytes", r.sent_bytes},
+                   {"verified", r.verified},
                    {"verified_hash_algo", nullable(r.verified_hash_algo)},
                    {"endpoint", nullable(r.endpoint)},
                    {"dry_run", r.dry_run},

@@ -107,6 +107,9 @@ struct PublishResult {
   std::string local_md5;
   std::string local_sha512;
   std::string verified_hash_algo;  // the algorithm compared with os_hash_value; empty = not compared
+  // Glance's record was compared with what was sent (false: a dry run, or an
+  // import not waited for).
+  bool verified = false;
   bool dry_run = false;
   bool reused = false;       // reuse_existing found this image; nothing uploaded
   std::string endpoint;      // Glance base URL used

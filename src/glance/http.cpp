@@ -12,6 +12,7 @@
 
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
+#include "imgtool/version.hpp"
 
 namespace imgtool::glance {
 namespace {
@@ -111,6 +112,12 @@ std::string failure_hint(CURLcode rc, const TlsOptions& tls) {
 
 }  // namespace
 
+const std::string& user_agent() {
+  static const std::string ua =
+      "imgtool/" + std::string(version()) + " libcurl/" + curl_version_info(CURLVERSION_NOW)->version;
+  return ua;
+}
+
 std::string HttpResponse::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? std::string() : it->second;
@@ -161,7 +168,7 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
   if (req.timeout_seconds > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "imgtool");
+  curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
   char errbuf[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   if (!tls_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
@@ -198,8 +205,11 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
     // libcurl's detail (e.g. "SSL certificate problem: self-signed certificate")
     // says more than the generic text of the code.
     std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-    throw Error(ErrorKind::Http, "",
-                req.method + " " + redact_url(req.url) + ": " + what + failure_hint(rc, tls_));
+    const bool transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                           rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                           rc == CURLE_OPERATION_TIMEDOUT;
+    throw HttpTransportError(req.method + " " + redact_url(req.url) + ": " + what + failure_hint(rc, tls_),
+                             transient);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "imgtool/error.hpp"
+
 namespace imgtool::glance {
 
 struct TlsOptions {
@@ -37,6 +39,20 @@ struct HttpRequest {
   // user can still stop a cleanup that hangs.
   bool cancellable = true;
   long timeout_seconds = 0;  // whole request; 0 = none (uploads can be long)
+};
+
+// A request that got no HTTP answer. `transient` marks the failures worth
+// another attempt of a request that may be repeated: the connection was
+// refused, reset, timed out or closed without an answer (a restarting
+// service). TLS, DNS and URL problems are not transient.
+class HttpTransportError : public Error {
+ public:
+  HttpTransportError(std::string message, bool transient)
+      : Error(ErrorKind::Http, "", std::move(message)), transient_(transient) {}
+  bool transient() const noexcept { return transient_; }
+
+ private:
+  bool transient_;
 };
 
 struct HttpResponse {
@@ -73,6 +89,10 @@ class HttpClient {
   HttpDebugLog debug_;
   std::unique_ptr<Impl> impl_;
 };
+
+// "imgtool/<version> libcurl/<version>", sent as User-Agent (what an operator
+// sees in the Glance and Keystone logs).
+const std::string& user_agent();
 
 // Percent-encodes one query value / path segment (RFC 3986 unreserved kept).
 std::string url_escape(const std::string& s);

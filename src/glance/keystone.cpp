@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glance/errors.hpp"
+#include "glance/retry.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::glance {
@@ -127,7 +128,24 @@ void Session::authenticate() {
   req.headers = {"Content-Type: application/json", "Accept: application/json"};
   req.body = auth_body(creds_).dump();
   req.timeout_seconds = 120;
-  HttpResponse resp = http_.send(req);
+  req.cancellable = !cleanup_;
+  // A token request may be repeated: retried after a transport error or a
+  // 502/503/504 (Keystone behind a restarting proxy).
+  HttpResponse resp;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      resp = http_.send(req);
+    } catch (const HttpTransportError& e) {
+      if (attempt >= kRetries || !e.transient()) throw;
+      backoff(attempt, req.cancellable);
+      continue;
+    }
+    if (attempt < kRetries && (resp.status == 502 || resp.status == 503 || resp.status == 504)) {
+      backoff(attempt, req.cancellable);
+      continue;
+    }
+    break;
+  }
   if (resp.status != 201 && resp.status != 200) {
     Error e =
         http_error("Keystone authentication (" + creds_.source + ")", "POST", url, resp, creds_.auth_url);

@@ -41,9 +41,16 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
 // ("images/<name>") to a create body, keeping any the user set.
 void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std::string& name);
 
-// An active image with this size, os_hash_value (sha512), checksum and disk
-// format, if Glance has one the user can see.
+// An active image of project `owner` (the caller's) with this size,
+// os_hash_value (sha512), checksum, disk and container format, if any.
 std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
-                                            const std::string& disk_format);
+                                            const std::string& disk_format,
+                                            const std::string& container_format, const std::string& owner);
+
+// What the user asked for that a reused image `im` does not have (name,
+// visibility, min_disk, min_ram, protected, tags, properties), one phrase
+// each: reusing never changes someone's existing image.
+std::vector<std::string> unapplied_attributes(const nlohmann::json& im, const PreparedImage& p,
+                                              const PublishOptions& opts);
 
 }  // namespace imgtool::glance
