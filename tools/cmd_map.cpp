@@ -25,7 +25,7 @@ Subcommand setup_map(CLI::App& app) {
   sub->add_option("-f,--format", o->format, "Format (default: detect from the bytes)");
   sub->add_option("--output", o->output, "Output format: human (default) or json")
       ->check(CLI::IsMember({"human", "json"}));
-  sub->add_option("-s,--start-offset", o->start, "Guest offset to start at (default 0; suffixes k, M, G)");
+  sub->add_option("-s,--start-offset", o->start, "Guest offset to start at (default 0; suffixes k, M, G, T)");
   sub->add_option("-l,--max-length", o->max_length, "Map at most this many bytes (suffixes k, M, G, T)");
   sub->add_flag("-U,--force-share", o->force_share,
                 "Accepted for qemu-img compatibility (imgtool never locks)");
