@@ -171,7 +171,7 @@ TEST_F(ReadSide, CompareIdenticalAcrossFormats) {
 
 TEST_F(ReadSide, CompareContentMismatch) {
   make_mixed("m.qcow2");
-  sh("qemu-img convert -O raw m.qcow2 a.raw && cp a.raw b.raw && printf Z | dd of=b.raw bs=1 seek=5000 "
+  sh("qemu-img convert -O raw m.qcow2 a.raw && cp a.raw b.raw && printf '#' | dd of=b.raw bs=1 seek=5000 "
      "conv=notrunc status=none");
   same("compare a.raw b.raw");
   same("compare m.qcow2 b.raw");
