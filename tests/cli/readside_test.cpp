@@ -138,6 +138,14 @@ TEST_F(ReadSide, MapVmdkMonolithicSparseAndStreamOptimized) {
   ASSERT_EQ(imgtool("convert -O vmdk -o subformat=streamOptimized src.qcow2 own-so.vmdk").exit_code, 0);
   same_map("own.vmdk");
   same_map("own-so.vmdk");
+  // Extents in files of their own: a flat extent is data, zero in its holes.
+  sh("qemu-img convert -f qcow2 -O vmdk -o subformat=monolithicFlat src.qcow2 fl.vmdk && "
+     "qemu-img convert -f qcow2 -O vmdk -o subformat=twoGbMaxExtentSparse src.qcow2 tw.vmdk");
+  same_map("fl.vmdk");
+  same_map("tw.vmdk");
+  same("compare -s tw.vmdk ms.vmdk");
+  same("compare -s fl.vmdk src.qcow2");
+  same("measure -O qcow2 fl.vmdk");
 }
 
 TEST_F(ReadSide, MapBackingChainNeedsAllowBackingAndShowsDepth) {
