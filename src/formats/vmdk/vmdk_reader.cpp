@@ -143,10 +143,17 @@ class VmdkImage final : public Image {
       const uint64_t grain = x.sparse->geometry().grain_bytes;
       s.length = std::min(len, grain - rel % grain);
       const vmdk::SparseExtent::Grain g = x.sparse->lookup(rel / grain);
-      // Unallocated grains in one answer (qemu: one per grain), so that a
-      // huge empty disk is not walked grain by grain; merged by every
-      // caller alike.
-      if (g.kind == ExtentKind::Unallocated) s.length = x.sparse->map(rel, len).length;
+      // qemu answers grain by grain, and so does this, except across grain
+      // tables the directory leaves out (GDE 0): those cost a hostile file
+      // nothing, so they are one answer (only `compare -s` can tell, by the
+      // end-of-image flag of an answer that reaches the end).
+      const std::vector<uint32_t>& gd = x.sparse->directory();
+      const vmdk::SparseGeometry& geo = x.sparse->geometry();
+      uint64_t t = rel / geo.gt_coverage;
+      if (g.kind == ExtentKind::Unallocated && t < gd.size() && gd[t] == 0) {
+        while (t < gd.size() && gd[t] == 0) ++t;
+        s.length = std::min(len, t * geo.gt_coverage - rel);
+      }
       s.data = g.kind == ExtentKind::Data;
       s.allocated = g.kind != ExtentKind::Unallocated;
       s.zero = !s.data && (s.allocated || !info_.backing_filename);
