@@ -54,28 +54,45 @@ Subcommand setup_compare(CLI::App& app) {
               b = open_assessed(o->file2, o->format2, o->gate, "compare");
             } catch (const Error& e) {
               if (e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::Usage) throw;
+              if (o->progress && !o->quiet) std::printf("\n");  // qemu_progress_end
               print_error(e);
               return kOpenFailed;
             }
             CompareOptions c;
             c.strict = o->strict;
+            // qemu-img -p (util/qemu-progress.c): float percentages, printed
+            // when they moved 2 points (qemu_progress_init(progress, 2.0)),
+            // at 0 and at 100; one newline when the command ends.
             const bool progress = o->progress && !o->quiet;
             if (progress) {
-              auto last = std::make_shared<int>(-1);
-              c.progress = [last](uint64_t done, uint64_t total) {
-                const double pct =
-                    total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
-                if (static_cast<int>(pct) == *last && done != total) return;
-                *last = static_cast<int>(pct);
-                std::printf("    (%3.2f/100%%)\r", pct);  // qemu-img -p (util/qemu-progress.c)
-                std::fflush(stdout);
+              struct State {
+                float current = 0, last_print = 0;
+                uint64_t done = 0;
+              };
+              auto st = std::make_shared<State>();
+              c.progress = [st](uint64_t done, uint64_t total) {
+                const float delta =
+                    total ? static_cast<float>(done - st->done) / static_cast<float>(total) * 100 : 0;
+                st->done = done;
+                float current = st->current + delta / 100 * 100;
+                if (current > 100) current = 100;
+                st->current = current;
+                if (current > st->last_print + 2.0f || current < st->last_print - 2.0f || current == 0 ||
+                    current == 100) {
+                  st->last_print = current;
+                  std::printf("    (%3.2f/100%%)\r", static_cast<double>(current));
+                  std::fflush(stdout);
+                }
               };
             }
+            if (!o->quiet)
+              c.print = [](const std::string& line) {
+                std::fputs(line.c_str(), stdout);
+                std::fflush(stdout);
+              };
             const CompareResult r = compare_images(*a, *b, c);
             if (progress) std::printf("\n");
             std::fflush(stdout);
-            if (!o->quiet) std::cout << r.output;
-            std::cout.flush();
             switch (r.outcome) {
               case CompareOutcome::Identical: return kOk;
               case CompareOutcome::Different: return kDifferent;

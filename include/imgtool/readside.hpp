@@ -57,8 +57,11 @@ void write_map(const Image& img, const MapOptions& opts, std::ostream& out);
 
 struct CompareOptions {
   bool strict = false;  // -s: a size or block status difference is a difference
-  // Bytes of the larger image handled so far out of its size.
+  // Bytes of the larger image handled so far out of its size (0 first).
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Each line of CompareResult::output as soon as it is known (qemu-img
+  // prints "Warning: Image size mismatch!" between progress updates).
+  std::function<void(const std::string& line)> print;
 };
 
 enum class CompareOutcome : uint8_t {

@@ -70,16 +70,20 @@ CompareResult compare_images(const Image& a, const Image& b, const CompareOption
   const auto progress = [&](uint64_t done) {
     if (opts.progress) opts.progress(done, base);
   };
-  const auto differ = [&](std::string line) {
-    r.outcome = CompareOutcome::Different;
+  const auto say = [&](const std::string& line) {
     r.output += line;
+    if (opts.print) opts.print(line);
+  };
+  const auto differ = [&](const std::string& line) {
+    r.outcome = CompareOutcome::Different;
+    say(line);
     return r;
   };
+  progress(0);
   if (opts.strict && size1 != size2) return differ("Strict mode: Image size mismatch!\n");
   std::vector<std::byte> buf1, buf2;
   uint64_t offset = 0;
   try {
-    progress(0);
     for (uint64_t steps = 0; offset < total; ++steps) {
       if (steps % 256 == 255) throw_if_interrupted();
       const BlockStatus s1 = status_of(a, offset, size1 - offset);
@@ -111,7 +115,7 @@ CompareResult compare_images(const Image& a, const Image& b, const CompareOption
       progress(offset);
     }
     if (size1 != size2) {
-      r.output += "Warning: Image size mismatch!\n";
+      say("Warning: Image size mismatch!\n");
       const Image& over = size1 > size2 ? a : b;
       for (uint64_t steps = 0; offset < base; ++steps) {
         if (steps % 256 == 255) throw_if_interrupted();
@@ -132,7 +136,7 @@ CompareResult compare_images(const Image& a, const Image& b, const CompareOption
     r.error = stop.error;
     return r;
   }
-  r.output += "Images are identical.\n";
+  say("Images are identical.\n");
   r.outcome = CompareOutcome::Identical;
   return r;
 }

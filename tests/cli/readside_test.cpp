@@ -215,6 +215,11 @@ TEST_F(ReadSide, CompareSizeMismatchAndStrictMode) {
   same("compare b2.qcow2 small.qcow2");
   sh("qemu-img convert -O raw small.qcow2 small.raw");
   same("compare -s small.qcow2 small.raw");
+  // -p: qemu-img's progress lines, the warning between them, its last newline.
+  same("compare -p small.qcow2 big.qcow2");
+  same("compare -p -s small.qcow2 big.qcow2");
+  same("compare -p b2.qcow2 small.raw");
+  same("compare -p small.qcow2 missing.raw");
   RunResult r = imgtool("compare -s small.qcow2 big.qcow2");
   EXPECT_EQ(r.out, "Strict mode: Image size mismatch!\n");
   EXPECT_EQ(r.exit_code, 1);
