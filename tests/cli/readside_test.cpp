@@ -148,7 +148,8 @@ TEST_F(ReadSide, MapVmdkMonolithicSparseAndStreamOptimized) {
   same("measure -O qcow2 fl.vmdk");
   // qemu answers grain by grain: an unallocated tail ends no vmdk answer at
   // the end of the image, where qcow2's one answer does (-s sees the flag).
-  sh("qemu-img create -q -f qcow2 e1.qcow2 64M && qemu-io -f qcow2 -c 'write -P 1 0 1M' e1.qcow2 >/dev/null && "
+  sh("qemu-img create -q -f qcow2 e1.qcow2 64M && qemu-io -f qcow2 -c 'write -P 1 0 1M' e1.qcow2 >/dev/null "
+     "&& "
      "qemu-img convert -O vmdk e1.qcow2 e1.vmdk");
   same("compare -s e1.qcow2 e1.vmdk");
 }
@@ -250,7 +251,8 @@ TEST_F(ReadSide, MeasureFromImages) {
     for (const char* target :
          {"", "-O raw", "-O qcow2", "-O qcow2 -o cluster_size=4k", "-O qcow2 -o compat=0.10",
           "-O qcow2 -o refcount_bits=1,cluster_size=512", "-O qcow2 -o preallocation=full",
-          "-O qcow2 -o cluster_size=2M,preallocation=metadata"})
+          "-O qcow2 -o cluster_size=2M,preallocation=metadata", "-O qcow2 -o extended_l2=on",
+          "-O qcow2 -o backing_file=other.qcow2,backing_fmt=qcow2"})
       for (const char* out : {"", "--output=json"})
         same(std::string("measure ") + out + " " + target + " " + src);
 }
@@ -266,7 +268,8 @@ TEST_F(ReadSide, MeasureBitmapsSize) {
 TEST_F(ReadSide, MeasureFromSize) {
   for (const char* size : {"1G", "1000", "0", "3T", "64k", "5368709121"})
     for (const char* target : {"", "-O raw", "-O qcow2", "-O qcow2 -o cluster_size=4k,refcount_bits=64",
-                               "-O qcow2 -o preallocation=falloc", "-O qcow2 -o compat=0.10,cluster_size=1M"})
+                               "-O qcow2 -o preallocation=falloc", "-O qcow2 -o compat=0.10,cluster_size=1M",
+                               "-O qcow2 -o extended_l2=on,cluster_size=32k"})
       for (const char* out : {"", "--output=json"})
         same(std::string("measure ") + out + " " + target + " --size " + size);
 }
