@@ -165,6 +165,15 @@ TEST_F(ReadSide, MapBackingChainNeedsAllowBackingAndShowsDepth) {
   EXPECT_NE(refused.err.find("--allow-backing"), std::string::npos) << refused.err;
   same("map --allow-backing top.qcow2", "map top.qcow2");
   same("map --output=json --allow-backing top.qcow2", "map --output=json top.qcow2");
+  same("measure -O qcow2 --allow-backing top.qcow2", "measure -O qcow2 top.qcow2");
+  same("compare --allow-backing top.qcow2 base.qcow2", "compare top.qcow2 base.qcow2");
+  // A raw backing file: always allocated, its own file in the File column.
+  make_sparse_raw("rb.raw", "8M");
+  sh("qemu-img create -q -f qcow2 -b rb.raw -F raw rt.qcow2 10M && qemu-io -f qcow2 -c 'write -P 3 0 64k' "
+     "rt.qcow2 >/dev/null");
+  same("map --allow-backing rt.qcow2", "map rt.qcow2");
+  same("map --output=json --allow-backing rt.qcow2", "map --output=json rt.qcow2");
+  same("compare --allow-backing rt.qcow2 rb.raw", "compare rt.qcow2 rb.raw");
 }
 
 // ---- compare ---------------------------------------------------------------
