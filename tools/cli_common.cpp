@@ -53,4 +53,19 @@ std::optional<Format> parse_format_option(const std::string& name) {
               "unknown format '" + name + "' (known: " + format_list(known_formats()) + ")");
 }
 
+std::shared_ptr<const Image> open_assessed(const std::string& file, const std::string& format,
+                                           const GatePolicy& gate, const std::string& action) {
+  AssessOptions a;
+  a.format = parse_format_option(format);
+  a.gate = gate;
+  a.purpose = Purpose::Read;
+  const Assessment verdict = assess(file, a);
+  verdict.throw_if_refused(action);
+  if (!verdict.image->readable())
+    throw Error(ErrorKind::Unsupported, file,
+                "imgtool detects " + std::string(format_name(verdict.image->info().format)) +
+                    " images but cannot read their data, so it cannot " + action + " them");
+  return verdict.image;
+}
+
 }  // namespace imgtool::cli

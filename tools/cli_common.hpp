@@ -38,4 +38,10 @@ void finish_glance_options(GlanceCli& g);
 // known formats otherwise.
 std::optional<Format> parse_format_option(const std::string& name);
 
+// Opens FILE for a command that reads guest data (map, compare, measure):
+// assess() with the gate's flags, the refusal convert makes ("refusing to
+// ACTION: ..."), and Error(Unsupported) for formats imgtool only detects.
+std::shared_ptr<const Image> open_assessed(const std::string& file, const std::string& format,
+                                           const GatePolicy& gate, const std::string& action);
+
 }  // namespace imgtool::cli

@@ -73,7 +73,7 @@ std::map<std::string, std::string> parse_create_options(const std::vector<std::s
 // it (qcow2 -c), so it cannot stream into a pipe or an upload.
 bool convert_needs_seekable_output(const ConvertOptions& opts);
 
-// qemu's size syntax: digits with an optional b, k, M or G suffix (powers of
+// qemu's size syntax: digits with an optional b, k, M, G or T suffix (powers of
 // 1024, either case), as -S and the size-valued -o options take it. nullopt
 // for anything else, or above 2^63.
 std::optional<uint64_t> parse_qemu_size(std::string_view s);
