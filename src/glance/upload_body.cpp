@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "formats/raw/raw_layout.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 
@@ -54,6 +55,13 @@ class ConvertedBody final : public UploadBody {
 
   ConvertedBody(std::shared_ptr<const Image> img, ConvertOptions opts, ProgressFn progress)
       : img_(std::move(img)),
+        // A raw target's length is the virtual size (rounded up to a sector,
+        // as the raw writer writes it): known before the first byte, so the
+        // upload carries a Content-Length instead of chunks (a store such as
+        // RBD then sizes the image once instead of growing it).
+        size_(opts.target_format == Format::Raw
+                  ? std::optional<uint64_t>(raw::virtual_size(img_->info().virtual_size))
+                  : std::nullopt),
         progress_(std::move(progress)),
         hasher_({HashAlgo::md5, HashAlgo::sha512}),
         sink_(*this) {
@@ -100,10 +108,10 @@ class ConvertedBody final : public UploadBody {
     cv_.notify_all();
     hasher_.update(out.first(n));
     sent_ += n;
-    if (progress_) progress_(sent_, std::nullopt);
+    if (progress_) progress_(sent_, size_);
     return n;
   }
-  std::optional<uint64_t> size() const override { return std::nullopt; }
+  std::optional<uint64_t> size() const override { return size_; }
   Digests finish() override {
     auto hex = hasher_.finish_hex();
     return {hex[0], hex[1], sent_};
@@ -168,6 +176,7 @@ class ConvertedBody final : public UploadBody {
   }
 
   std::shared_ptr<const Image> img_;
+  std::optional<uint64_t> size_;  // known for a raw target
   ProgressFn progress_;
   MultiHasher hasher_;
   QueueSink sink_;

@@ -90,6 +90,31 @@ TEST(GlanceCliOptions, DebugLogsEveryCallWithoutSecrets) {
   glance_delete(published_id(r));
 }
 
+TEST(GlanceCliOptions, ConvertToRawSendsAContentLengthOthersAreChunked) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "1M");
+  std::string qcow = t.file("d.qcow2");
+  run_ok("qemu-img convert -f raw -O qcow2 " + sh_quote(raw) + " " + sh_quote(qcow));
+  // qcow2 -> raw: the length is the virtual size, known before the upload.
+  RunResult r =
+      run(clean_env(admin_vars()) + imgtool() + " publish --debug --output=json --convert-to raw --name " +
+          unique_name("len-raw") + " " + sh_quote(qcow));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("/file [X-Auth-Token: ***, Accept: application/json, Content-Type: "
+                       "application/octet-stream] body 1.0 MiB -> 204"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(json::parse(r.out)["size"], 1048576);
+  glance_delete(published_id(r));
+  // raw -> qcow2: the size is known only at the end.
+  r = run(clean_env(admin_vars()) + imgtool() + " publish --debug --output=json --convert-to qcow2 --name " +
+          unique_name("len-qcow2") + " " + sh_quote(raw));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("body chunked -> 204"), std::string::npos) << r.err;
+  glance_delete(published_id(r));
+}
+
 TEST(GlanceCliOptions, DebugLogsAFailedCallToo) {
   // A Keystone that is not there: the line names the failure, nothing else.
   TempDir t;
