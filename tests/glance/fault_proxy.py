@@ -53,6 +53,16 @@ def read_head(sock):
     return head.decode("latin-1"), rest
 
 
+def read_all(sock):
+    """Everything the peer sends until it closes (upstream answers with Connection: close)."""
+    data = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return data
+        data += b
+
+
 def reset(sock):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -111,12 +121,7 @@ def handle(client, args):
                     break
                 body += b
             upstream.sendall(body)
-            resp = b""
-            while True:
-                b = upstream.recv(65536)
-                if not b:
-                    break
-                resp += b
+            resp = read_all(upstream)
             if args.drop_create:
                 reset(client)
                 return
@@ -126,12 +131,7 @@ def handle(client, args):
         if args.rewrite_hash and is_show:
             if rest:
                 upstream.sendall(rest)
-            resp = b""
-            while True:
-                b = upstream.recv(65536)
-                if not b:
-                    break
-                resp += b
+            resp = read_all(upstream)
             rhead, body = resp.split(b"\r\n\r\n", 1)
             try:
                 j = json.loads(body)
