@@ -24,5 +24,6 @@ Subcommand setup_inspect(CLI::App& app);
 Subcommand setup_compare(CLI::App& app);
 Subcommand setup_map(CLI::App& app);
 Subcommand setup_measure(CLI::App& app);
+Subcommand setup_download(CLI::App& app);
 
 }  // namespace imgtool::cli

@@ -112,9 +112,9 @@ int main(int argc, char** argv) {
   CLI::App app{version + " - disk images for OpenStack Glance: info, check, convert, checksum, publish"};
   app.set_version_flag("--version", version);
   app.require_subcommand(1);
-  std::vector<Subcommand> subs{setup_info(app),     setup_check(app),   setup_convert(app),
-                               setup_checksum(app), setup_publish(app), setup_inspect(app),
-                               setup_compare(app),  setup_map(app),     setup_measure(app)};
+  std::vector<Subcommand> subs{
+      setup_info(app),    setup_check(app),   setup_convert(app), setup_checksum(app), setup_publish(app),
+      setup_inspect(app), setup_compare(app), setup_map(app),     setup_measure(app),  setup_download(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

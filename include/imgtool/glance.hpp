@@ -139,6 +139,44 @@ struct GlanceImageInfo {
 };
 GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
 
+// ---- imgtool download -------------------------------------------------------
+
+struct DownloadOptions {
+  GlanceConnection connection;
+  // fsync DST before it takes its name (like convert's -t writeback); false =
+  // -t unsafe. Standard output is never synced.
+  bool fsync = true;
+  // An aligned 4 KiB run of zeros is left as a hole in a regular file DST (as
+  // convert -S 4k). false writes every byte.
+  bool sparse = true;
+  std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
+  std::function<void(const std::string&)> notice;
+  CancelToken cancel;  // empty: the calling thread's token
+};
+
+struct DownloadResult {
+  GlanceImageInfo image;  // Glance's record (id, name, status, checksum, os_hash_*, size)
+  std::string disk_format, container_format;
+  std::string destination;            // DST, or "-" for standard output
+  uint64_t bytes = 0;                 // received
+  uint64_t holes = 0;                 // bytes left as holes in DST
+  std::string local_md5, local_hash;  // computed over the received bytes
+  std::string verified_hash_algo;     // the os_hash_algo compared
+};
+
+// Downloads the data of the active image `id_or_name` (an id, or a name one
+// image has) into `dst` ("-" = standard output), hashing it on the way, and
+// compares size, checksum (md5) and os_hash_value (Glance's os_hash_algo)
+// with Glance's record. A file DST is written to a temporary name beside it
+// and renamed only when everything matched (an existing DST keeps its mode;
+// a symlink is written through, as for convert); on any failure, interrupt
+// included, DST is left as it was. Standard output cannot be taken back: a
+// mismatch there is reported after the bytes went out, and the exit is
+// non-zero. Throws Error(Usage) (options, credentials), Error(Http) (no such
+// image, not active, transport), Error(Auth), Error(Mismatch), Error(Io),
+// Error(Interrupted).
+DownloadResult download(const std::string& id_or_name, const std::string& dst, const DownloadOptions& opts);
+
 // verify_against_glance()'s lookup (imgtool/checksum.hpp) through `conn`:
 // default_glance_image_lookup() with the command line's --os-* options.
 GlanceImageLookup glance_image_lookup(const GlanceConnection& conn);

@@ -10,35 +10,18 @@
 
 namespace imgtool {
 
-namespace {
-bool looks_like_uuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-}  // namespace
-
 GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn) {
   std::vector<std::string> notes;
   glance::Credentials creds = glance::connection_credentials(conn, notes);
   for (const auto& n : notes) std::cerr << "imgtool: note: " << n << "\n";
   glance::Session session(creds, conn.debug);
   glance::ImagesApi api(session);
-  nlohmann::json im;
-  if (looks_like_uuid(id_or_name)) {
-    im = api.get(id_or_name);
-  } else {
-    auto list = api.list({{"name", id_or_name}});
-    if (list.empty()) throw Error(ErrorKind::Http, id_or_name, "no Glance image with this id or name");
-    if (list.size() > 1)
-      throw Error(ErrorKind::Usage, id_or_name,
-                  std::to_string(list.size()) + " Glance images have this name; give the id");
-    im = list.front();
-  }
+  return glance::to_image_info(api.find(id_or_name));
+}
+
+namespace glance {
+
+GlanceImageInfo to_image_info(const nlohmann::json& im) {
   GlanceImageInfo r;
   r.id = im.value("id", "");
   r.name = im.value("name", "");
@@ -54,4 +37,5 @@ GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceCon
   return r;
 }
 
+}  // namespace glance
 }  // namespace imgtool

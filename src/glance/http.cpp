@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -38,6 +39,8 @@ struct Transfer {
   const HttpRequest* req = nullptr;
   HttpResponse* resp = nullptr;
   std::exception_ptr reader_error;
+  std::exception_ptr sink_error;
+  long status = 0;  // of the answer whose headers arrived last
   bool body_too_long = false;
   bool cancelled = false;
 };
@@ -45,6 +48,15 @@ struct Transfer {
 size_t on_body(char* ptr, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   size_t len = size * n;
+  if (t->req->body_sink && t->status >= 200 && t->status < 300) {
+    try {
+      t->req->body_sink(std::span<const std::byte>(reinterpret_cast<const std::byte*>(ptr), len));
+      return len;
+    } catch (...) {
+      t->sink_error = std::current_exception();
+      return 0;  // aborts with CURLE_WRITE_ERROR
+    }
+  }
   if (t->resp->body.size() + len > kMaxResponseBody) {
     t->body_too_long = true;
     return 0;  // aborts with CURLE_WRITE_ERROR
@@ -59,6 +71,8 @@ size_t on_header(char* ptr, size_t size, size_t n, void* ud) {
   std::string line(ptr, len);
   if (line.rfind("HTTP/", 0) == 0) {
     t->resp->headers.clear();  // a new response (after 100 Continue or a redirect)
+    const size_t sp = line.find(' ');
+    t->status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
     return len;
   }
   auto colon = line.find(':');
@@ -196,6 +210,7 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
 
   CURLcode rc = curl_easy_perform(c);
   if (t.reader_error) std::rethrow_exception(t.reader_error);
+  if (t.sink_error) std::rethrow_exception(t.sink_error);
   if (t.cancelled) throw_if_interrupted();
   if (rc != CURLE_OK) {
     if (t.body_too_long)

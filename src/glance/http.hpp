@@ -39,6 +39,10 @@ struct HttpRequest {
   // user can still stop a cleanup that hangs.
   bool cancellable = true;
   long timeout_seconds = 0;  // whole request; 0 = none (uploads can be long)
+  // A 2xx answer's body is handed here piece by piece instead of being kept
+  // in HttpResponse::body (image data: any size). May throw (the exception
+  // is rethrown from HttpClient::send()). Other answers' bodies are kept.
+  std::function<void(std::span<const std::byte>)> body_sink;
 };
 
 // A request that got no HTTP answer. `transient` marks the failures worth

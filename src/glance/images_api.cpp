@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "glance/errors.hpp"
 #include "glance/retry.hpp"
@@ -128,6 +129,36 @@ json ImagesApi::show(const std::string& id, long timeout_seconds, bool cancellab
 
 json ImagesApi::get(const std::string& id) {
   return show(id, 300, true);
+}
+
+void ImagesApi::download(const std::string& id, const std::function<void(std::span<const std::byte>)>& sink) {
+  HttpRequest req;
+  req.url = image_url(id) + "/file";
+  req.body_sink = sink;
+  HttpResponse r = call(req, "download image data of " + id, {200, 204});
+  if (r.status == 204) throw Error(ErrorKind::Http, "", "Glance has no data for image " + id + " (HTTP 204)");
+}
+
+namespace {
+bool looks_like_uuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+json ImagesApi::find(const std::string& id_or_name) {
+  if (looks_like_uuid(id_or_name)) return get(id_or_name);
+  auto list = this->list({{"name", id_or_name}});
+  if (list.empty()) throw Error(ErrorKind::Http, id_or_name, "no Glance image with this id or name");
+  if (list.size() > 1)
+    throw Error(ErrorKind::Usage, id_or_name,
+                std::to_string(list.size()) + " Glance images have this name; give the id");
+  return list.front();
 }
 
 std::string ImagesApi::status_of(const std::string& id) {

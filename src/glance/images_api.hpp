@@ -3,14 +3,17 @@
 // stage + import (glance-direct), show, list with filters, delete. Every
 // non-2xx answer becomes one Error line (errors.hpp).
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "glance/http.hpp"
 #include "glance/keystone.hpp"
+#include "imgtool/glance.hpp"
 
 namespace imgtool::glance {
 
@@ -35,6 +38,12 @@ class ImagesApi {
   void import_staged(const std::string& id, const std::vector<std::string>& stores);
   // GET /v2/images/{id}.
   nlohmann::json get(const std::string& id);
+  // GET /v2/images/{id}/file: the image data, handed to `sink` as it arrives.
+  // Throws Error(Http) when Glance has no data for it (204) or answers an error.
+  void download(const std::string& id, const std::function<void(std::span<const std::byte>)>& sink);
+  // One image by id, or by a name exactly one image has (GET ?name=).
+  // Error(Http) when none matches, Error(Usage) when several do.
+  nlohmann::json find(const std::string& id_or_name);
   // The image's status for a cleanup message: a short, non-interruptible GET;
   // "" when Glance does not answer.
   std::string status_of(const std::string& id);
@@ -62,5 +71,8 @@ class ImagesApi {
   std::vector<std::string> auth_headers();
   Session& session_;
 };
+
+// The fields of an image record imgtool compares (find_image.cpp).
+GlanceImageInfo to_image_info(const nlohmann::json& im);
 
 }  // namespace imgtool::glance
