@@ -46,14 +46,16 @@ std::map<std::string, std::string> glance_properties(const GuestFacts& facts);
 
 struct InspectOptions {
   std::chrono::seconds timeout{300};  // deadline for the whole inspection (child killed after it)
-  std::optional<Format> format;  // explicit format; nullopt = imgtool's detection
+  std::optional<Format> format;       // explicit format; nullopt = imgtool's detection
   // A KVM attempt whose appliance is not up this long after qemu started is
   // killed and TCG is tried (qemu under KVM hangs after the BIOS on some
   // machines; a KVM appliance is up in a few seconds, a TCG one in about 20).
   std::chrono::seconds kvm_launch_deadline{15};
 };
 
-// True when this build has libguestfs.
+// True when this build has guest inspection and libguestfs can be loaded
+// (imgtool opens libguestfs.so.0 at the first inspection, not at startup;
+// this call loads it).
 bool guest_inspection_available() noexcept;
 
 // Detects the format with imgtool's own parser and runs its safety check
@@ -61,10 +63,9 @@ bool guest_inspection_available() noexcept;
 // libguestfs sees it), then inspects read-only, with the explicit format and
 // the very descriptor that was checked, in a child process with a deadline
 // (KVM first, then TCG; see docs/inspect.md). Throws Error(Unsupported) when
-// the build has no libguestfs, Error(Interrupted) on SIGINT/SIGTERM (the child
-// is killed and reaped), Error(Io) on timeout or appliance failure. Nothing is
-// left behind on any of these paths. Call it from a thread that outlives the
-// call (the child is tied to the forking thread's life).
+// the build has no libguestfs or libguestfs.so.0 cannot be loaded, Error(Interrupted) on SIGINT/SIGTERM (the
+// child is killed and reaped), Error(Io) on timeout or appliance failure. Nothing is left behind on any of
+// these paths. Call it from a thread that outlives the call (the child is tied to the forking thread's life).
 GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts = {});
 // The same on a source that is already open (a file source): what is checked
 // and inspected is that very file — publish --auto-properties inspects the
