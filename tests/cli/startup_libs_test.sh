@@ -29,7 +29,10 @@ grep -qx '#define IMGTOOL_HAVE_GUESTFS 1' "$config" && have_guestfs=1
 curl_soname=$(sed -n 's/^#define IMGTOOL_CURL_SONAME "\(.*\)"$/\1/p' "$config")
 guestfs_soname=$(sed -n 's/^#define IMGTOOL_GUESTFS_SONAME "\(.*\)"$/\1/p' "$config")
 crypto_soname=$(sed -n 's/^#define IMGTOOL_CRYPTO_SONAME "\(.*\)"$/\1/p' "$config")
-[ -n "$curl_soname" ] && [ -n "$crypto_soname" ] || { echo "FAIL: no IMGTOOL_CURL/CRYPTO_SONAME in $config"; exit 1; }
+if [ -z "$curl_soname" ] || [ -z "$crypto_soname" ]; then
+  echo "FAIL: no IMGTOOL_CURL_SONAME or IMGTOOL_CRYPTO_SONAME in $config"
+  exit 1
+fi
 
 img=$tmp/fixture.qcow2
 qemu-img create -q -f qcow2 "$img" 64M
@@ -119,8 +122,11 @@ if [ $have_guestfs = 1 ]; then
     ok "inspect loads $guestfs_path"
   fi
 else
-  grep -q "has no guest inspection" "$tmp/inspect.err" && ok "inspect in a build without libguestfs says so" ||
+  if grep -q "has no guest inspection" "$tmp/inspect.err"; then
+    ok "inspect in a build without libguestfs says so"
+  else
     fail "inspect without libguestfs: exit $rc: $(head -c 500 "$tmp/inspect.err")"
+  fi
 fi
 
 # --- a library that cannot be loaded: one line, non-zero exit --------------------
@@ -150,9 +156,11 @@ SH
   if [ $ns_rc -ne 0 ] || [ ! -f "$tmp/hidden.rc" ]; then
     fail "unshare --mount (bind /dev/null over $hide): exit $ns_rc: $(head -c 500 "$tmp/unshare.err")"
   else
-    grep -qx 'info 0' "$tmp/hidden.rc" && grep -qx 'check 0' "$tmp/hidden.rc" &&
-      ok "info and check work without libcurl, libcrypto and libguestfs" ||
+    if grep -qx 'info 0' "$tmp/hidden.rc" && grep -qx 'check 0' "$tmp/hidden.rc"; then
+      ok "info and check work without libcurl, libcrypto and libguestfs"
+    else
       fail "info/check without the libraries: $(cat "$tmp/hidden.rc") $(head -c 300 "$tmp/hidden.info")"
+    fi
     # (The line names the file being hashed first.)
     want="imgtool: $img: computing digests needs libcrypto ($crypto_soname): "
     if grep -qx 'checksum 1' "$tmp/hidden.rc" && [ "$(wc -l <"$tmp/hidden.checksum")" -eq 1 ] &&
