@@ -88,6 +88,17 @@ check_lean info "$lean_re" info "$img"
 check_lean info_json "$lean_re" info --output=json "$img"
 check_lean check "$lean_re" check "$img"
 check_lean convert "$lean_re" convert -O vmdk "$img" "$tmp/out.vmdk"
+# The qemu-img-like commands that are added over time (compare, map,
+# measure), with qemu-img's arguments, once `imgtool --help` lists them.
+subcommands=$("$IMGTOOL" --help | awk '/^Subcommands:/ { s = 1; next } s && NF { print $1 }')
+for sub in compare map measure; do
+  grep -qx "$sub" <<<"$subcommands" || continue
+  case $sub in
+    compare) check_lean compare "$lean_re" compare "$img" "$img" ;;
+    map) check_lean map "$lean_re" map "$img" ;;
+    measure) check_lean measure "$lean_re" measure -O qcow2 "$img" ;;
+  esac
+done
 # These hash: libcrypto, and nothing of the network or of inspection.
 check_lean checksum "$net_re" checksum "$img"
 check_lean convert_checksum "$net_re" convert --checksum -O qcow2 "$img" "$tmp/out.qcow2"
