@@ -6,11 +6,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
+#include "imgtool/glance.hpp"
 
 namespace imgtool::cli {
 namespace {
@@ -18,6 +20,7 @@ namespace {
 struct Opts {
   std::vector<std::string> files;
   std::string algo = "sha512", output = "human", verify;
+  GlanceCli glance;  // for --verify
 };
 
 void print_human(const std::string& file, const GlanceDigests& d, bool first) {
@@ -29,7 +32,8 @@ void print_human(const std::string& file, const GlanceDigests& d, bool first) {
             << "size: " << d.size << '\n';
 }
 
-int run(const Opts& o) {
+int run(Opts& o) {
+  finish_glance_options(o.glance);
   auto algo = parse_hash_algo(o.algo);
   if (!algo)
     throw Error(ErrorKind::Usage, "",
@@ -45,7 +49,7 @@ int run(const Opts& o) {
     GlanceDigests d;
     try {
       d = o.verify.empty() ? glance_digests_of_file(f, *algo)
-                           : verify_against_glance(f, o.verify, default_glance_image_lookup());
+                           : verify_against_glance(f, o.verify, glance_image_lookup(o.glance.conn));
     } catch (const Error& e) {
       // After a signal, stop (exit 130) instead of going on with the next
       // file; an error then is likely the signal's doing (EINTR).
@@ -86,6 +90,7 @@ Subcommand setup_checksum(CLI::App& app) {
       ->check(CLI::IsMember({"human", "json"}));
   sub->add_option("--verify", o->verify,
                   "Compare the file with the Glance image IMAGE_ID_OR_NAME (uses Glance's os_hash_algo)");
+  add_glance_options(sub, o->glance);
   sub->add_option("file", o->files, "Files to hash; - reads standard input")->required();
   return {sub, [o] { return run(*o); }};
 }

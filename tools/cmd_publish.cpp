@@ -26,14 +26,12 @@ struct PublishArgs {
   std::string convert_to;
   std::string output = "human";
   bool progress = false;
-  std::string password_flag;
+  GlanceCli glance;
 };
 
 int run_publish(PublishArgs& a) {
-  if (!a.password_flag.empty())
-    throw Error(ErrorKind::Usage, "",
-                "--os-password is refused: a password on the command line shows in /proc/PID/cmdline; "
-                "set OS_PASSWORD or use clouds.yaml (--os-cloud)");
+  finish_glance_options(a.glance);
+  a.o.connection = a.glance.conn;
   int vis = a.vis_public + a.vis_private + a.vis_shared + a.vis_community;
   if (vis > 1) throw Error(ErrorKind::Usage, "", "choose one of --public, --private, --shared, --community");
   a.o.visibility = a.vis_public      ? "public"
@@ -93,11 +91,7 @@ Subcommand setup_publish(CLI::App& app) {
   add_repeatable(sub, "-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
   sub->add_flag("--import", a->o.use_import, "Stage + import (glance-direct) instead of a direct upload");
   add_repeatable(sub, "--store", a->o.stores, "Store for --import (repeatable)");
-  sub->add_option("--os-cloud", a->o.connection.cloud,
-                  "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
-  sub->add_option("--os-cacert", a->o.connection.cacert, "PEM CA bundle for https (default: OS_CACERT)");
-  sub->add_flag("--insecure", a->o.connection.insecure, "Do not verify TLS certificates");
-  sub->add_option("--os-password", a->password_flag)->group("");  // refused with an explanation
+  add_glance_options(sub, a->glance);
   sub->add_flag("--dry-run", a->o.dry_run, "Check, hash and show the request; send nothing");
   sub->add_flag("--wait", a->o.wait, "With --import: wait for active and verify");
   sub->add_flag(

@@ -21,5 +21,8 @@ Subcommand setup_convert(CLI::App& app);
 Subcommand setup_checksum(CLI::App& app);
 Subcommand setup_publish(CLI::App& app);
 Subcommand setup_inspect(CLI::App& app);
+Subcommand setup_compare(CLI::App& app);
+Subcommand setup_map(CLI::App& app);
+Subcommand setup_measure(CLI::App& app);
 
 }  // namespace imgtool::cli

@@ -30,7 +30,8 @@ namespace {
 // (inspect, publish --auto-properties).
 bool leaves_nothing_behind(const CLI::App& sub) {
   const std::string& n = sub.get_name();
-  if (n == "info" || n == "check" || n == "checksum") return true;
+  if (n == "info" || n == "check" || n == "checksum" || n == "compare" || n == "map" || n == "measure")
+    return true;
   if (n != "publish") return false;
   const auto given = [&](const char* flag) {
     const CLI::Option* o = sub.get_option(flag);
@@ -112,7 +113,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", version);
   app.require_subcommand(1);
   std::vector<Subcommand> subs{setup_info(app),     setup_check(app),   setup_convert(app),
-                               setup_checksum(app), setup_publish(app), setup_inspect(app)};
+                               setup_checksum(app), setup_publish(app), setup_inspect(app),
+                               setup_compare(app),  setup_map(app),     setup_measure(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,21 +12,34 @@ std::string opt_str(const std::optional<uint64_t>& v) {
   return v ? std::to_string(*v) : "None";
 }
 
+std::string or_none(const std::string& s) {
+  return s.empty() ? "None" : s;
+}
+
+// JSON: what is not known is null, never "" (openstackclient's -f json does
+// the same for unset fields).
+nlohmann::json nullable(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
+
+nlohmann::json nullable(const std::optional<uint64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
 }  // namespace
 
 void print_publish_table(const PublishResult& r) {
-  std::vector<std::pair<std::string, std::string>> rows{
-      {"checksum", r.checksum.empty() ? "None" : r.checksum},
-      {"container_format", r.container_format},
-      {"disk_format", r.disk_format},
-      {"id", r.id.empty() ? "None" : r.id},
-      {"name", r.name},
-      {"os_hash_algo", r.os_hash_algo.empty() ? "None" : r.os_hash_algo},
-      {"os_hash_value", r.os_hash_value.empty() ? "None" : r.os_hash_value},
-      {"size", opt_str(r.size)},
-      {"status", r.status},
-      {"virtual_size", opt_str(r.virtual_size)},
-      {"visibility", r.visibility.empty() ? "None" : r.visibility}};
+  std::vector<std::pair<std::string, std::string>> rows{{"checksum", or_none(r.checksum)},
+                                                        {"container_format", r.container_format},
+                                                        {"disk_format", r.disk_format},
+                                                        {"id", or_none(r.id)},
+                                                        {"name", r.name},
+                                                        {"os_hash_algo", or_none(r.os_hash_algo)},
+                                                        {"os_hash_value", or_none(r.os_hash_value)},
+                                                        {"size", opt_str(r.size)},
+                                                        {"status", or_none(r.status)},
+                                                        {"virtual_size", opt_str(r.virtual_size)},
+                                                        {"visibility", or_none(r.visibility)}};
   std::string tags;
   for (const auto& t : r.tags) tags += (tags.empty() ? "" : ", ") + t;
   rows.emplace_back("tags", tags);
@@ -34,14 +47,16 @@ void print_publish_table(const PublishResult& r) {
   for (const auto& [k, v] : r.properties) props += (props.empty() ? "" : ", ") + k + "='" + v + "'";
   if (!props.empty()) rows.emplace_back("properties", props);
   if (r.dry_run) {
+    rows.emplace_back("dry_run", "True (nothing was sent)");
     rows.emplace_back("local md5", r.local_md5);
     rows.emplace_back("local sha512", r.local_sha512);
     rows.emplace_back("request", r.request_json);
   } else if (r.reused) {
     rows.emplace_back("reused", "yes (an active image with the same size and hashes exists)");
   } else {
-    rows.emplace_back("verified", r.verified_hash_algo.empty() ? "size, checksum"
-                                                               : "size, checksum, " + r.verified_hash_algo);
+    rows.emplace_back("verified", !r.verified ? "no (still importing: use --wait to verify)"
+                                  : r.verified_hash_algo.empty() ? "size, checksum"
+                                                                 : "size, checksum, " + r.verified_hash_algo);
   }
   size_t w1 = 5, w2 = 5;
   for (const auto& [k, v] : rows) {
@@ -61,23 +76,25 @@ void print_publish_table(const PublishResult& r) {
 }
 
 void print_publish_json(const PublishResult& r) {
-  nlohmann::json j{{"id", r.id},
+  nlohmann::json j{{"id", nullable(r.id)},
                    {"name", r.name},
-                   {"status", r.status},
+                   {"status", nullable(r.status)},
                    {"disk_format", r.disk_format},
                    {"container_format", r.container_format},
-                   {"visibility", r.visibility},
-                   {"size", r.size ? nlohmann::json(*r.size) : nlohmann::json()},
-                   {"virtual_size", r.virtual_size ? nlohmann::json(*r.virtual_size) : nlohmann::json()},
-                   {"checksum", r.checksum},
-                   {"os_hash_algo", r.os_hash_algo},
-                   {"os_hash_value", r.os_hash_value},
+                   {"visibility", nullable(r.visibility)},
+                   {"size", nullable(r.size)},
+                   {"virtual_size", nullable(r.virtual_size)},
+                   {"checksum", nullable(r.checksum)},
+                   {"os_hash_algo", nullable(r.os_hash_algo)},
+                   {"os_hash_value", nullable(r.os_hash_value)},
                    {"tags", r.tags},
                    {"properties", r.properties},
-                   {"local_md5", r.local_md5},
-                   {"local_sha512", r.local_sha512},
+                   {"local_md5", nullable(r.local_md5)},
+                   {"local_sha512", nullable(r.local_sha512)},
                    {"sent_bytes", r.sent_bytes},
-                   {"verified_hash_algo", r.verified_hash_algo},
+                   {"verified", r.verified},
+                   {"verified_hash_algo", nullable(r.verified_hash_algo)},
+                   {"endpoint", nullable(r.endpoint)},
                    {"dry_run", r.dry_run},
                    {"reused", r.reused}};
   if (r.dry_run) j["request"] = nlohmann::json::parse(r.request_json, nullptr, false);

@@ -154,9 +154,12 @@ std::vector<std::string> compare_with_glance(const GlanceDigests& local, const G
 // Looks up `id_or_name`, hashes `path` with the algorithm Glance used
 // (default sha512 when Glance reports none) and throws Error(Mismatch)
 // listing the differences; returns the local digests when they match. The
-// lookup's errors pass through; Error(Unsupported) when `lookup` is empty or
-// Glance used an algorithm imgtool does not compute.
+// lookup's errors pass through; Error(Usage) when `lookup` is empty,
+// Error(Unsupported) when Glance used an algorithm imgtool does not compute.
 GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
+                                    const GlanceImageLookup& lookup);
+// Same for a source that is already open.
+GlanceDigests verify_against_glance(const ByteSource& src, const std::string& id_or_name,
                                     const GlanceImageLookup& lookup);
 
 }  // namespace imgtool

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/format.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/sink.hpp"
@@ -26,13 +27,17 @@ struct ConvertOptions {
   // -S: a run of zeros this long (aligned) is not written as data. 0 = no zero
   // detection: the target is fully allocated (qemu-img -S 0).
   uint64_t zero_granularity = 4096;
-  unsigned threads = 0;        // -m: worker threads; 0 = number of cores
+  unsigned threads = 0;  // -m: worker threads; 0 = number of cores
   // convert_file: which files named inside the source may be read (backing
   // files are then flattened, extents and data files read) — the gate's rules.
   GatePolicy gate;
   // Called from the converting thread: bytes of guest data handled so far out
-  // of `total` (a two-pass conversion counts both passes).
+  // of `total` (a two-pass conversion counts both passes). It may stop the
+  // conversion by cancelling `cancel` (or any token the call follows).
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Stops the conversion (Error(Interrupted); convert_file leaves no output
+  // file). Empty: the calling thread's token (imgtool/cancel.hpp).
+  CancelToken cancel;
   // convert_file only: also compute Glance's checksum (md5) and os_hash_value
   // (sha512) of the written file, while writing.
   bool checksum = false;
@@ -68,7 +73,7 @@ std::map<std::string, std::string> parse_create_options(const std::vector<std::s
 // it (qcow2 -c), so it cannot stream into a pipe or an upload.
 bool convert_needs_seekable_output(const ConvertOptions& opts);
 
-// qemu's size syntax: digits with an optional b, k, M or G suffix (powers of
+// qemu's size syntax: digits with an optional b, k, M, G or T suffix (powers of
 // 1024, either case), as -S and the size-valued -o options take it. nullopt
 // for anything else, or above 2^63.
 std::optional<uint64_t> parse_qemu_size(std::string_view s);

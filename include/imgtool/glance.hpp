@@ -19,21 +19,35 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "imgtool/cancel.hpp"
+#include "imgtool/checksum.hpp"
 #include "imgtool/format.hpp"
+#include "imgtool/source.hpp"
 #include "imgtool/verdict.hpp"
 
 namespace imgtool {
 
 // How to reach the cloud. The secrets themselves are never options.
+// Where a value is not given here, the OS_* variable is used, else the
+// clouds.yaml entry (a set OS_* variable overrides clouds.yaml, as in
+// openstackclient).
 struct GlanceConnection {
   std::string cloud;      // clouds.yaml entry (--os-cloud); empty = OS_CLOUD or the OS_* variables
   std::string cacert;     // PEM bundle (--os-cacert); overrides OS_CACERT / clouds.yaml cacert
   bool insecure = false;  // --insecure: no TLS verification
+  std::string region;     // --os-region-name; overrides OS_REGION_NAME / region_name
+  std::string interface;  // --os-interface: public, internal or admin; overrides OS_INTERFACE / interface
+  // --debug: called once per HTTP request with one line: method, URL, status,
+  // time and the size of the answer. Tokens, passwords and secrets never
+  // appear (request bodies and auth headers are not logged; a URL's userinfo
+  // is replaced by "***").
+  std::function<void(const std::string&)> debug;
 };
 
 struct PublishOptions {
@@ -52,12 +66,12 @@ struct PublishOptions {
   // it nothing named inside the image is ever acceptable: Glance's consumers
   // would follow it).
   GatePolicy gate;
-  bool use_import = false;                             // stage + import (glance-direct) instead of PUT /file
-  std::vector<std::string> stores;                     // --store for import
-  bool dry_run = false;                                // hash and show what would be sent; send nothing
-  bool wait = false;                                   // with use_import: wait for "active"
-  bool keep_on_error = false;                          // leave a failed image for inspection
-  bool reuse_existing = false;  // an active image with the same size + os_hash_value is returned instead
+  bool use_import = false;          // stage + import (glance-direct) instead of PUT /file
+  std::vector<std::string> stores;  // --store for import
+  bool dry_run = false;             // hash and show what would be sent; send nothing
+  bool wait = false;                // with use_import: wait for "active"
+  bool keep_on_error = false;       // leave a failed image for inspection
+  bool reuse_existing = false;      // an active image with the same size + os_hash_value is returned instead
   // Inspect the guest (libguestfs, after the safety check) and set the Glance
   // OS properties it maps to (docs/inspect.md); a property in `properties`
   // given by the user wins. Fails when the build has no guest inspection.
@@ -68,6 +82,10 @@ struct PublishOptions {
   std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
   // One-line notes for stderr (ignored variables, --insecure, fallbacks).
   std::function<void(const std::string&)> notice;
+  // Stops the publish (Error(Interrupted); the half-made image is deleted).
+  // `progress` may cancel it. Empty: the calling thread's token
+  // (imgtool/cancel.hpp), which in the CLI is the signal handlers' one.
+  CancelToken cancel;
 };
 
 struct PublishResult {
@@ -89,6 +107,9 @@ struct PublishResult {
   std::string local_md5;
   std::string local_sha512;
   std::string verified_hash_algo;  // the algorithm compared with os_hash_value; empty = not compared
+  // Glance's record was compared with what was sent (false: a dry run, or an
+  // import not waited for).
+  bool verified = false;
   bool dry_run = false;
   bool reused = false;       // reuse_existing found this image; nothing uploaded
   std::string endpoint;      // Glance base URL used
@@ -104,6 +125,11 @@ struct PublishResult {
 // Interrupted. Errors after the image was created name the image id and say
 // whether it was deleted.
 PublishResult publish(const std::string& path, const PublishOptions& opts);
+// Same for a source that is already open (a file, a block device, bytes in
+// memory). Files named inside the image are reachable only for a source
+// backed by a file (ByteSource::native_handle()), as for assess(); the
+// default image name is the source's name without directory and extension.
+PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOptions& opts);
 
 // Looks up one image by id (or unique name) for `checksum --verify`.
 struct GlanceImageInfo {
@@ -112,5 +138,9 @@ struct GlanceImageInfo {
   std::optional<uint64_t> size;
 };
 GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
+
+// verify_against_glance()'s lookup (imgtool/checksum.hpp) through `conn`:
+// default_glance_image_lookup() with the command line's --os-* options.
+GlanceImageLookup glance_image_lookup(const GlanceConnection& conn);
 
 }  // namespace imgtool

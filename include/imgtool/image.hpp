@@ -33,13 +33,13 @@ struct SnapshotInfo {  // qcow2 internal snapshot, as qemu-img info lists it
 // Everything `qemu-img info` reports, plus what imgtool adds. Field names
 // follow QAPI's ImageInfo.
 struct ImageInfo {
-  std::string filename;           // as given by the user
-  Format format = Format::Raw;    // format_name() is qemu's driver name, glance_disk_format() Glance's
+  std::string filename;         // as given by the user
+  Format format = Format::Raw;  // format_name() is qemu's driver name, glance_disk_format() Glance's
   uint64_t virtual_size = 0;
   std::optional<uint64_t> actual_size;   // host bytes allocated ("disk size")
   std::optional<uint64_t> cluster_size;  // only when the driver reports one
   bool encrypted = false;
-  bool dirty = false;                    // "cleanly shut down: no"
+  bool dirty = false;                                // "cleanly shut down: no"
   std::optional<std::string> backing_filename;       // exactly as stored in the image
   std::optional<std::string> full_backing_filename;  // as qemu would resolve it (never opened)
   std::optional<std::string> backing_filename_format;
@@ -75,6 +75,24 @@ struct Extent {
   bool compressed = false;  // data stored compressed (qcow2/vmdk), informational
 };
 
+// qemu's block status of one run of guest bytes (block/io.c
+// bdrv_co_block_status): the flags `qemu-img map`, `compare` and `measure`
+// walk. Where Extent says what the bytes read as, this says how qemu's driver
+// would describe them, so that those commands print what qemu-img prints.
+struct BlockStatus {
+  uint64_t offset = 0;     // guest offset
+  uint64_t length = 0;     // never 0; a run qemu's driver would report in one answer
+  bool data = false;       // BDRV_BLOCK_DATA: stored in the image (or a file below it)
+  bool zero = false;       // BDRV_BLOCK_ZERO: reads as zeros
+  bool allocated = false;  // BDRV_BLOCK_ALLOCATED: this layer answers for the bytes
+  bool compressed = false;
+  // BDRV_BLOCK_OFFSET_VALID: where the bytes are in `file` (raw, uncompressed
+  // qcow2 and vmdk data, preallocated qcow2 zero clusters).
+  std::optional<uint64_t> host_offset;
+  std::string file;    // the file host_offset refers to (as opened), when host_offset is set
+  unsigned depth = 0;  // 0: this image; n: the n-th backing file below it
+};
+
 // ---- the image -------------------------------------------------------------
 
 // How to open an image. open_image() never opens a file the image names
@@ -107,6 +125,11 @@ class Image {
   // Findings of this image alone; assess() adds the rules that span formats
   // and decides the verdict.
   virtual CheckReport check() const = 0;
+
+  // qemu's block status at guest `offset` (< virtual_size), at most `max_len`
+  // (> 0) long. The default derives it from map() without host offsets;
+  // drivers that know where the bytes live override it. Thread-safe.
+  virtual BlockStatus block_status(uint64_t offset, uint64_t max_len) const;
 
  protected:
   Image() = default;

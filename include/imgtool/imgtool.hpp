@@ -14,6 +14,7 @@
 #include "imgtool/info.hpp"
 #include "imgtool/info_tree.hpp"
 #include "imgtool/inspect.hpp"
+#include "imgtool/readside.hpp"
 #include "imgtool/sink.hpp"
 #include "imgtool/source.hpp"
 #include "imgtool/verdict.hpp"

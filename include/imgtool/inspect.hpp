@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/format.hpp"
 #include "imgtool/source.hpp"
 
@@ -51,6 +52,9 @@ struct InspectOptions {
   // killed and TCG is tried (qemu under KVM hangs after the BIOS on some
   // machines; a KVM appliance is up in a few seconds, a TCG one in about 20).
   std::chrono::seconds kvm_launch_deadline{15};
+  // Stops the inspection (the appliance is killed). Empty: the calling
+  // thread's token (imgtool/cancel.hpp).
+  CancelToken cancel;
 };
 
 // True when this build has guest inspection and libguestfs can be loaded

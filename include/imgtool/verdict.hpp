@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/finding.hpp"
 #include "imgtool/format.hpp"
 #include "imgtool/image.hpp"
@@ -49,6 +50,7 @@ struct AssessOptions {
   std::optional<Format> format;  // -f; nullopt: detect from the bytes
   GatePolicy gate;
   Purpose purpose = Purpose::Read;
+  CancelToken cancel;  // empty: the calling thread's token (imgtool/cancel.hpp)
 };
 
 // A file named inside the image that the gate opened.

@@ -9,6 +9,7 @@
 
 #include <utility>
 
+#include "imgtool/cancel.hpp"
 #include "imgtool/checksum.hpp"
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
@@ -37,6 +38,7 @@ bool is_block_device(const std::string& path) {
 
 ConvertStats convert_file(const std::string& src, const std::string& dst, const ConvertOptions& opts,
                           const OpenOptions& open) {
+  CancelScope cancel_scope(opts.cancel);
   validate_convert_options(opts);
   // Such a target is hashed by reading the finished file back, which for a
   // device would be the whole device.

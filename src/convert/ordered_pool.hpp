@@ -34,7 +34,14 @@ class OrderedPool {
       : work_(std::move(work)), window_(window < 1 ? 1 : window), slots_(window_) {
     if (workers < 1) workers = 1;
     threads_.reserve(workers);
-    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this](std::stop_token st) { worker(st); });
+    // Workers follow the token of the thread that made the pool (the
+    // operation's), so a job polling it stops with the operation.
+    const CancelToken token = CancelToken::current();
+    for (unsigned i = 0; i < workers; ++i)
+      threads_.emplace_back([this, token](std::stop_token st) {
+        CancelScope scope(token);
+        worker(st);
+      });
   }
   // Stops the workers (each finishes at most its current job) and joins them.
   ~OrderedPool() {

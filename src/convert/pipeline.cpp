@@ -292,6 +292,7 @@ class CountingWriter final : public TargetWriter {
 }  // namespace
 
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
+  CancelScope cancel_scope(opts.cancel);
   if (!src.readable())
     throw Error(ErrorKind::Unsupported, src.info().filename,
                 "imgtool detects " + std::string(format_name(src.info().format)) +

@@ -22,6 +22,8 @@ std::optional<uint64_t> parse_qemu_size(std::string_view s) {
       case 'M': shift = 20; break;
       case 'g':
       case 'G': shift = 30; break;
+      case 't':
+      case 'T': shift = 40; break;
       default: return std::nullopt;
     }
     if (p + 1 != e) return std::nullopt;

@@ -32,6 +32,24 @@ class BackedImage final : public Image {
     return b;
   }
 
+  // qemu-img map's walk down the chain (get_block_status): the top answers
+  // where it allocates; past the backing file's end its unallocated ranges
+  // read as zeros (bdrv_co_block_status); elsewhere the next layer answers,
+  // one level deeper.
+  BlockStatus block_status(uint64_t offset, uint64_t max_len) const override {
+    BlockStatus t = top_->block_status(offset, max_len);
+    if (t.allocated) return t;
+    if (offset >= bsize_) {
+      t.zero = true;
+      return t;
+    }
+    BlockStatus b = backing_->block_status(offset, std::min(t.length, bsize_ - offset));
+    b.offset = offset;
+    b.length = std::max<uint64_t>(1, std::min(b.length, t.length));
+    b.depth += 1;
+    return b;
+  }
+
   void read(uint64_t offset, std::span<std::byte> out) const override {
     uint64_t done = 0;
     for (int guard = 0; done < out.size(); ++guard) {

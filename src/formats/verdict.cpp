@@ -243,7 +243,9 @@ void Assessment::throw_if_refused(const std::string& action) const {
   std::string msg =
       "refusing to " + action + ": " + std::string(to_string(verdict)) + ": " + (f ? f->message : "");
   if (f && f->override_with == Override::ConvertTo)
-    msg += "; imgtool convert (or publish --convert-to) reads it through the gate and writes a self-contained image";
+    msg +=
+        "; imgtool convert (or publish --convert-to) reads it through the gate and writes a self-contained "
+        "image";
   size_t more = 0;
   for (const auto& g : report.findings) more += g.severity > Severity::Note ? 1 : 0;
   if (more > 1) msg += " (and " + std::to_string(more - 1) + " more: imgtool check lists them)";
@@ -251,10 +253,12 @@ void Assessment::throw_if_refused(const std::string& action) const {
 }
 
 Assessment assess(std::shared_ptr<const ByteSource> src, const AssessOptions& opts) {
+  CancelScope cancel_scope(opts.cancel);
   return Assessor(opts).run(std::move(src), opts.format, 0);
 }
 
 Assessment assess(const std::string& path, const AssessOptions& opts) {
+  CancelScope cancel_scope(opts.cancel);
   std::shared_ptr<const ByteSource> src = open_file_source(path);
   return assess(std::move(src), opts);
 }

@@ -138,6 +138,48 @@ Credentials from_environment(std::vector<std::string>& notes) {
   return c;
 }
 
+// openstackclient takes every --os-* option's default from its OS_*
+// variable and lets those values override the chosen cloud's clouds.yaml
+// entry (openstack.config get_one_cloud(argparse=...)): a variable that is
+// set wins over the file. The note names the variables, never their values.
+void override_from_environment(Credentials& c, std::string& auth_type, std::vector<std::string>& notes) {
+  struct Var {
+    const char* name;
+    std::string* field;
+  };
+  const Var vars[] = {{"OS_AUTH_URL", &c.auth_url},
+                      {"OS_AUTH_TYPE", &auth_type},
+                      {"OS_USERNAME", &c.username},
+                      {"OS_USER_ID", &c.user_id},
+                      {"OS_PASSWORD", &c.password},
+                      {"OS_USER_DOMAIN_NAME", &c.user_domain_name},
+                      {"OS_USER_DOMAIN_ID", &c.user_domain_id},
+                      {"OS_PROJECT_NAME", &c.project_name},
+                      {"OS_PROJECT_ID", &c.project_id},
+                      {"OS_PROJECT_DOMAIN_NAME", &c.project_domain_name},
+                      {"OS_PROJECT_DOMAIN_ID", &c.project_domain_id},
+                      {"OS_APPLICATION_CREDENTIAL_ID", &c.app_cred_id},
+                      {"OS_APPLICATION_CREDENTIAL_NAME", &c.app_cred_name},
+                      {"OS_APPLICATION_CREDENTIAL_SECRET", &c.app_cred_secret},
+                      {"OS_TOKEN", &c.token},
+                      {"OS_REGION_NAME", &c.region},
+                      {"OS_INTERFACE", &c.interface},
+                      {"OS_CACERT", &c.cacert}};
+  std::string used;
+  for (const Var& v : vars) {
+    std::string value = env(v.name);
+    if (value.empty() || value == *v.field) continue;
+    *v.field = std::move(value);
+    used += (used.empty() ? "" : ", ") + std::string(v.name);
+  }
+  if (!env("OS_INSECURE").empty() && truthy(env("OS_INSECURE")) != c.insecure) {
+    c.insecure = truthy(env("OS_INSECURE"));
+    used += (used.empty() ? "" : ", ") + std::string("OS_INSECURE");
+  }
+  if (!used.empty())
+    notes.push_back(used + " from the environment override " + c.source + ", as in openstackclient");
+}
+
 // Deep merge (secure.yaml into clouds.yaml): maps merge, scalars replace.
 YAML::Node merge(YAML::Node base, const YAML::Node& over) {
   if (!base.IsMap() || !over.IsMap()) return YAML::Clone(over);
@@ -224,7 +266,9 @@ Credentials from_cloud(const std::string& name, std::vector<std::string>& notes)
   if (verify == "false" || verify == "False" || verify == "no") c.insecure = true;
   if (truthy(str(cloud, "insecure"))) c.insecure = true;
   c.image_endpoint_override = str(cloud, "image_endpoint_override");
-  infer_auth_type(c, str(cloud, "auth_type"), "clouds.yaml");
+  std::string auth_type = str(cloud, "auth_type");
+  override_from_environment(c, auth_type, notes);
+  infer_auth_type(c, auth_type, "clouds.yaml");
   validate(c, notes, false);
   return c;
 }
@@ -247,6 +291,23 @@ Credentials load_credentials(const std::string& cloud, std::vector<std::string>&
   std::string name = cloud.empty() ? env("OS_CLOUD") : cloud;
   if (!name.empty()) return from_cloud(name, notes);
   return from_environment(notes);
+}
+
+Credentials connection_credentials(const GlanceConnection& conn, std::vector<std::string>& notes) {
+  Credentials c = load_credentials(conn.cloud, notes);
+  if (!conn.cacert.empty()) c.cacert = conn.cacert;
+  if (conn.insecure) c.insecure = true;
+  if (!conn.region.empty()) c.region = conn.region;
+  if (!conn.interface.empty()) c.interface = conn.interface;
+  // keystoneauth also takes the v2 catalog's spelling ("publicURL").
+  if (c.interface.size() > 3 && c.interface.compare(c.interface.size() - 3, 3, "URL") == 0)
+    c.interface.resize(c.interface.size() - 3);
+  if (c.interface != "public" && c.interface != "internal" && c.interface != "admin")
+    throw Error(ErrorKind::Usage, "",
+                "interface '" + c.interface +
+                    "' is not one of public, internal, admin (--os-interface / OS_INTERFACE)");
+  if (c.insecure) notes.push_back("TLS certificate verification is off (--insecure / OS_INSECURE)");
+  return c;
 }
 
 }  // namespace imgtool::glance

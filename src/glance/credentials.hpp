@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "imgtool/glance.hpp"
+
 namespace imgtool::glance {
 
 enum class AuthType { Password, ApplicationCredential, Token };
@@ -31,6 +33,12 @@ struct Credentials {
 // remarks for stderr (ignored leftover variables). Throws Error(Usage) when
 // something needed is missing, naming the variable or key to set.
 Credentials load_credentials(const std::string& cloud, std::vector<std::string>& notes);
+
+// load_credentials(conn.cloud) with the command line's --os-cacert,
+// --insecure, --os-region-name and --os-interface on top (the command line
+// wins over OS_* and clouds.yaml, as in openstackclient). Adds the note that
+// TLS verification is off when it is.
+Credentials connection_credentials(const GlanceConnection& conn, std::vector<std::string>& notes);
 
 // The clouds.yaml candidates in openstacksdk's order (config/loader.py):
 // $OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack, /etc/xdg/openstack,

@@ -19,7 +19,8 @@ namespace imgtool::glance {
   X(easy_getinfo)                 \
   X(easy_strerror)                \
   X(slist_append)                 \
-  X(slist_free_all)
+  X(slist_free_all)               \
+  X(version_info)
 
 struct CurlApi {
 // `name` holds curl_<name>. (Not curl_easy_setopt itself as the member's name:

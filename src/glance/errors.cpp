@@ -52,7 +52,8 @@ const char* reason(long status) {
 std::string hint(long status, const std::string& keystone_url) {
   switch (status) {
     case 401:
-      return "check the credentials (OS_* variables or clouds.yaml) against Keystone at " + keystone_url;
+      return "check the credentials (OS_* variables or clouds.yaml) against Keystone at " +
+             redact_url(keystone_url);
     case 403:
       return "the user's roles do not allow this (ask an administrator, or drop the option that needs it)";
     case 404: return "the image or endpoint does not exist (check the id, region and interface)";
@@ -82,7 +83,7 @@ std::string server_message(const HttpResponse& resp) {
 
 Error http_error(const std::string& what, const std::string& method, const std::string& url,
                  const HttpResponse& resp, const std::string& keystone_url) {
-  std::string msg = what + ": " + method + " " + url + " -> HTTP " + std::to_string(resp.status);
+  std::string msg = what + ": " + method + " " + redact_url(url) + " -> HTTP " + std::to_string(resp.status);
   if (*reason(resp.status)) msg += std::string(" ") + reason(resp.status);
   std::string server = server_message(resp);
   if (!server.empty()) msg += ": " + server;

@@ -24,11 +24,9 @@ bool looks_like_uuid(const std::string& s) {
 
 GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn) {
   std::vector<std::string> notes;
-  glance::Credentials creds = glance::load_credentials(conn.cloud, notes);
-  if (!conn.cacert.empty()) creds.cacert = conn.cacert;
-  if (conn.insecure) creds.insecure = true;
+  glance::Credentials creds = glance::connection_credentials(conn, notes);
   for (const auto& n : notes) std::cerr << "imgtool: note: " << n << "\n";
-  glance::Session session(creds);
+  glance::Session session(creds, conn.debug);
   glance::ImagesApi api(session);
   nlohmann::json im;
   if (looks_like_uuid(id_or_name)) {

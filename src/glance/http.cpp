@@ -13,6 +13,7 @@
 #include "glance/curl_api.hpp"  // curl(): libcurl, loaded at first use
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
+#include "imgtool/version.hpp"
 
 namespace imgtool::glance {
 namespace {
@@ -112,6 +113,12 @@ std::string failure_hint(CURLcode rc, const TlsOptions& tls) {
 
 }  // namespace
 
+const std::string& user_agent() {
+  static const std::string ua =
+      "imgtool/" + std::string(version()) + " libcurl/" + curl().version_info(CURLVERSION_NOW)->version;
+  return ua;
+}
+
 std::string HttpResponse::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? std::string() : it->second;
@@ -121,7 +128,8 @@ struct HttpClient::Impl {
   CurlEasy easy;
 };
 
-HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(TlsOptions tls, HttpDebugLog debug)
+    : tls_(std::move(tls)), debug_(std::move(debug)), impl_(std::make_unique<Impl>()) {
   global_init();
   impl_->easy.reset(curl().easy_init());
   if (!impl_->easy) throw Error(ErrorKind::Io, "", "libcurl: curl_easy_init failed");
@@ -129,7 +137,7 @@ HttpClient::HttpClient(TlsOptions tls) : tls_(std::move(tls)), impl_(std::make_u
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::send(const HttpRequest& req) {
+HttpResponse HttpClient::perform(const HttpRequest& req) {
   CURL* c = impl_->easy.get();
   curl().easy_reset(c);
   HttpResponse resp;
@@ -140,7 +148,7 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   CurlSlist headers;
   for (const auto& h : req.headers) {
     curl_slist* l = curl().slist_append(headers.get(), h.c_str());
-    if (l == nullptr) throw Error(ErrorKind::Io, req.url, "libcurl: out of memory");
+    if (l == nullptr) throw Error(ErrorKind::Io, redact_url(req.url), "libcurl: out of memory");
     headers.release();
     headers.reset(l);
   }
@@ -161,7 +169,7 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   if (req.timeout_seconds > 0) curl().easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
   curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl().easy_setopt(c, CURLOPT_USERAGENT, "imgtool");
+  curl().easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
   char errbuf[CURL_ERROR_SIZE] = {};
   curl().easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   if (!tls_.cacert.empty()) curl().easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
@@ -194,12 +202,16 @@ HttpResponse HttpClient::send(const HttpRequest& req) {
   if (rc != CURLE_OK) {
     if (t.body_too_long)
       throw Error(ErrorKind::Http, "",
-                  req.method + " " + req.url + ": response body larger than " +
+                  req.method + " " + redact_url(req.url) + ": response body larger than " +
                       std::to_string(kMaxResponseBody) + " bytes");
     // libcurl's detail (e.g. "SSL certificate problem: self-signed certificate")
     // says more than the generic text of the code.
     std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl().easy_strerror(rc));
-    throw Error(ErrorKind::Http, "", req.method + " " + req.url + ": " + what + failure_hint(rc, tls_));
+    const bool transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                           rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                           rc == CURLE_OPERATION_TIMEDOUT;
+    throw HttpTransportError(req.method + " " + redact_url(req.url) + ": " + what + failure_hint(rc, tls_),
+                             transient);
   }
   curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "imgtool/error.hpp"
+
 namespace imgtool::glance {
 
 struct TlsOptions {
@@ -39,6 +41,20 @@ struct HttpRequest {
   long timeout_seconds = 0;  // whole request; 0 = none (uploads can be long)
 };
 
+// A request that got no HTTP answer. `transient` marks the failures worth
+// another attempt of a request that may be repeated: the connection was
+// refused, reset, timed out or closed without an answer (a restarting
+// service). TLS, DNS and URL problems are not transient.
+class HttpTransportError : public Error {
+ public:
+  HttpTransportError(std::string message, bool transient)
+      : Error(ErrorKind::Http, "", std::move(message)), transient_(transient) {}
+  bool transient() const noexcept { return transient_; }
+
+ private:
+  bool transient_;
+};
+
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
@@ -46,9 +62,12 @@ struct HttpResponse {
   std::string header(const std::string& lower_name) const;
 };
 
+// --debug: receives one line per request (http_debug.cpp).
+using HttpDebugLog = std::function<void(const std::string& line)>;
+
 class HttpClient {
  public:
-  explicit HttpClient(TlsOptions tls);
+  explicit HttpClient(TlsOptions tls, HttpDebugLog debug = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -62,12 +81,30 @@ class HttpClient {
   const TlsOptions& tls() const { return tls_; }
 
  private:
+  // send() without the debug log.
+  HttpResponse perform(const HttpRequest& req);
+
   struct Impl;
   TlsOptions tls_;
+  HttpDebugLog debug_;
   std::unique_ptr<Impl> impl_;
 };
 
+// "imgtool/<version> libcurl/<version>", sent as User-Agent (what an operator
+// sees in the Glance and Keystone logs).
+const std::string& user_agent();
+
 // Percent-encodes one query value / path segment (RFC 3986 unreserved kept).
 std::string url_escape(const std::string& s);
+
+// A URL fit for a log: userinfo ("user:password@") and the values of query
+// parameters that look like credentials (signature, token, secret, password,
+// key, credential; any case) become "***".
+std::string redact_url(const std::string& url);
+// The --debug line of one request: method, redacted URL, the request's
+// non-secret headers' names, body size, then status, time, answer size and
+// Glance/Keystone's request id — or the transport failure.
+std::string debug_line(const HttpRequest& req, const HttpResponse* resp, double seconds,
+                       const std::string& failure);
 
 }  // namespace imgtool::glance

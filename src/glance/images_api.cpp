@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "glance/errors.hpp"
+#include "glance/retry.hpp"
+#include "hash/crypto_api.hpp"  // evp(): libcrypto, loaded at first use
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 
@@ -25,20 +27,61 @@ std::vector<std::string> ImagesApi::auth_headers() {
   return {"X-Auth-Token: " + session_.token(), "Accept: application/json"};
 }
 
+std::string ImagesApi::new_image_id() {
+  unsigned char b[16];
+  if (hash::evp().RAND_bytes(b, sizeof b) != 1)
+    throw Error(ErrorKind::Io, "", "no random bytes for an image id (OpenSSL RAND_bytes)");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += hex[b[i] >> 4];
+    s += hex[b[i] & 15];
+  }
+  return s;
+}
+
 HttpResponse ImagesApi::call(HttpRequest req, const std::string& what, std::initializer_list<long> ok) {
   auto extra = req.headers;
+  const bool idempotent = (req.method == "GET" || req.method == "DELETE") && !req.reader;
+  bool reauthenticated = false;
   for (int attempt = 0;; ++attempt) {
     req.headers = auth_headers();
     req.headers.insert(req.headers.end(), extra.begin(), extra.end());
-    HttpResponse r = session_.http().send(req);
+    const bool may_retry = idempotent && attempt < kRetries;
+    HttpResponse r;
+    try {
+      r = session_.http().send(req);
+    } catch (const HttpTransportError& e) {
+      if (!may_retry || !e.transient()) throw;
+      backoff(attempt, req.cancellable);
+      continue;
+    }
     if (std::find(ok.begin(), ok.end(), r.status) != ok.end()) return r;
     // A token revoked or expired early: one fresh token, if the body can be re-sent.
-    if (r.status == 401 && attempt == 0 && !req.reader) {
+    if (r.status == 401 && !reauthenticated && !req.reader) {
+      reauthenticated = true;
       session_.reauthenticate();
+      continue;
+    }
+    if (may_retry && (r.status == 502 || r.status == 503 || r.status == 504)) {
+      backoff(attempt, req.cancellable);
       continue;
     }
     throw http_error(what, req.method, req.url, r, session_.keystone_url());
   }
+}
+
+json ImagesApi::protect(const std::string& id) {
+  HttpRequest req;
+  req.method = "PATCH";
+  req.url = image_url(id);
+  req.headers = {"Content-Type: application/openstack-images-v2.1-json-patch"};
+  req.body = R"([{"op": "replace", "path": "/protected", "value": true}])";
+  req.timeout_seconds = 120;
+  return parse_json(call(req, "protect image " + id, {200}), "protect image " + id);
 }
 
 json ImagesApi::create(const json& body) {

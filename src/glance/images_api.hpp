@@ -18,8 +18,14 @@ class ImagesApi {
  public:
   explicit ImagesApi(Session& session) : session_(session) {}
 
+  // A random (version 4) UUID for the "id" of a create body: the id is known
+  // before the POST, so an image whose create was cut or interrupted can
+  // still be found and deleted.
+  static std::string new_image_id();
   // POST /v2/images -> the new image record (status "queued").
   nlohmann::json create(const nlohmann::json& body);
+  // PATCH /v2/images/{id}: protected = true. Returns the updated record.
+  nlohmann::json protect(const std::string& id);
   // PUT /v2/images/{id}/file (or /stage when `stage`) with an octet-stream
   // body pulled from `reader`; Content-Length when `size` is known, else
   // chunked. Throws on transport errors and non-204 answers.
@@ -45,6 +51,9 @@ class ImagesApi {
   const std::string& base_url() { return session_.image_url(); }
 
  private:
+  // Sends `req` with a token; a 401 gets one fresh token. An idempotent
+  // request (GET, DELETE) is also retried with backoff after a transport
+  // error or a 502/503/504 (a restarting API process, a proxy in between).
   HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok);
   // <endpoint>/v2/images/{id}
   std::string image_url(const std::string& id) { return base_url() + "/v2/images/" + url_escape(id); }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glance/errors.hpp"
+#include "glance/retry.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::glance {
@@ -91,7 +92,7 @@ std::string pick_endpoint(const json& catalog, const Credentials& c) {
               c.interface + " endpoint for the image service" +
                   (c.region.empty() ? std::string() : " in region " + c.region) +
                   " not found in the Keystone catalog (image endpoints: " + (list.empty() ? "none" : list) +
-                  "; set OS_REGION_NAME / OS_INTERFACE)");
+                  "; choose with --os-region-name / --os-interface or OS_REGION_NAME / OS_INTERFACE)");
 }
 
 }  // namespace
@@ -110,8 +111,8 @@ std::chrono::system_clock::time_point parse_keystone_time(const std::string& s) 
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-Session::Session(Credentials creds)
-    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}) {
+Session::Session(Credentials creds, HttpDebugLog debug)
+    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure}, std::move(debug)) {
   // libcurl would only say "problem with the SSL CA cert" at the first request.
   if (!creds_.cacert.empty() && ::access(creds_.cacert.c_str(), R_OK) != 0)
     throw Error(ErrorKind::Usage, creds_.cacert,
@@ -127,7 +128,24 @@ void Session::authenticate() {
   req.headers = {"Content-Type: application/json", "Accept: application/json"};
   req.body = auth_body(creds_).dump();
   req.timeout_seconds = 120;
-  HttpResponse resp = http_.send(req);
+  req.cancellable = !cleanup_;
+  // A token request may be repeated: retried after a transport error or a
+  // 502/503/504 (Keystone behind a restarting proxy).
+  HttpResponse resp;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      resp = http_.send(req);
+    } catch (const HttpTransportError& e) {
+      if (attempt >= kRetries || !e.transient()) throw;
+      backoff(attempt, req.cancellable);
+      continue;
+    }
+    if (attempt < kRetries && (resp.status == 502 || resp.status == 503 || resp.status == 504)) {
+      backoff(attempt, req.cancellable);
+      continue;
+    }
+    break;
+  }
   if (resp.status != 201 && resp.status != 200) {
     Error e =
         http_error("Keystone authentication (" + creds_.source + ")", "POST", url, resp, creds_.auth_url);

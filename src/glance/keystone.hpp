@@ -20,7 +20,8 @@ class Session {
  public:
   static constexpr std::chrono::seconds kRefreshMargin{300};
 
-  explicit Session(Credentials creds);
+  // `debug` receives the --debug line of every HTTP request (may be empty).
+  explicit Session(Credentials creds, HttpDebugLog debug = {});
 
   HttpClient& http() { return http_; }
   const Credentials& credentials() const { return creds_; }
@@ -34,6 +35,10 @@ class Session {
   const std::string& project_id();
   // Forces a new token (after a 401 from Glance).
   void reauthenticate();
+  // From now on, token requests are cleanup requests: the interrupt that
+  // started the cleanup does not cancel them (a second one does), so a
+  // cleanup whose token expired can still authenticate and delete.
+  void enter_cleanup() { cleanup_ = true; }
 
  private:
   void authenticate();
@@ -45,6 +50,7 @@ class Session {
   std::string project_id_;
   std::chrono::system_clock::time_point expires_at_{};
   std::chrono::system_clock::duration margin_ = kRefreshMargin;
+  bool cleanup_ = false;
 };
 
 // "2026-11-25T14:47:17.000000Z" -> time point; throws Error(Http) if malformed.

@@ -128,7 +128,16 @@ void add_guest_properties(const std::shared_ptr<const ByteSource>& src, Format f
 }  // namespace
 
 PublishResult publish(const std::string& path, const PublishOptions& user_opts) {
-  glance::PreparedImage prep = glance::prepare_image(path, user_opts);  // detection + safety first
+  CancelScope cancel_scope(user_opts.cancel);
+  glance::validate_publish_options(user_opts);  // before the file is even opened
+  return publish(std::shared_ptr<const ByteSource>(open_file_source(path)), user_opts);
+}
+
+PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOptions& user_opts) {
+  CancelScope cancel_scope(user_opts.cancel);
+  const std::string path = source->name();
+  glance::PreparedImage prep =
+      glance::prepare_image(std::move(source), user_opts);  // detection + safety first
   PublishOptions opts = user_opts;
   if (opts.auto_properties) add_guest_properties(prep.source, prep.image->info().format, opts);
   json body = glance::create_body(prep, opts);
@@ -162,19 +171,16 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
     r.local_sha512 = d.sha512;
-    r.status = "(dry run: nothing sent)";
+    r.status.clear();  // nothing exists in Glance: null in JSON, "None" in the table
     r.size = d.bytes;
     r.virtual_size = prep.virtual_size;
     return r;
   }
 
   std::vector<std::string> notes;
-  glance::Credentials creds = glance::load_credentials(opts.connection.cloud, notes);
-  if (!opts.connection.cacert.empty()) creds.cacert = opts.connection.cacert;
-  if (opts.connection.insecure) creds.insecure = true;
-  if (creds.insecure) notes.push_back("TLS certificate verification is off (--insecure / OS_INSECURE)");
+  glance::Credentials creds = glance::connection_credentials(opts.connection, notes);
   for (const auto& n : notes) note(opts, n);
-  glance::Session session(creds);
+  glance::Session session(creds, opts.connection.debug);
   glance::ImagesApi api(session);
   r.endpoint = api.base_url();
 
@@ -188,9 +194,19 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
     // Known up front now: record them like openstacksdk's create_image does.
     glance::add_owner_specified(body, d, prep.name);
     r.request_json = body.dump();
-    if (auto hit = glance::find_reusable(api, d, prep.disk_format)) {
+    if (auto hit =
+            glance::find_reusable(api, d, prep.disk_format, opts.container_format, session.project_id())) {
       fill_result(r, *hit);
+      const std::vector<std::string> unapplied = glance::unapplied_attributes(*hit, prep, opts);
+      if (!unapplied.empty()) {
+        std::string list;
+        for (const auto& u : unapplied) list += (list.empty() ? "" : ", ") + u;
+        note(opts, "reusing image " + r.id +
+                       " of this project, which has the same bytes; not applied to it: " + list +
+                       " (publish without --reuse-existing for a new image with them)");
+      }
       r.reused = true;
+      r.verified = true;
       r.sent_bytes = 0;
       r.local_md5 = d.checksum;
       r.local_sha512 = d.os_hash_value;
@@ -200,12 +216,17 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
   }
 
   throw_if_interrupted();
-  json created = api.create(body);
-  std::string id = str(created, "id");
-  if (id.empty()) throw Error(ErrorKind::Http, path, "Glance created an image but returned no id");
-  fill_result(r, created);
+  // The id is chosen here, so that the cleanup can delete an image whose
+  // create was cut or interrupted before Glance's answer arrived.
+  const std::string id = glance::ImagesApi::new_image_id();
+  body["id"] = id;
+  r.request_json = body.dump();
 
   try {
+    json created = api.create(body);
+    if (str(created, "id") != id)
+      throw Error(ErrorKind::Http, path, "Glance created image " + str(created, "id") + " instead of " + id);
+    fill_result(r, created);
     auto b = make_body();
     api.upload(
         id, [&](std::span<std::byte> out) { return b->read(out); }, b->size(), opts.use_import);
@@ -217,6 +238,7 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
       api.import_staged(id, opts.stores);
       if (!opts.wait) {
         fill_result(r, api.get(id));
+        r.verified = false;
         note(opts, "image " + id + " is being imported (status " + r.status +
                        "); not verified: use --wait to wait for active and compare the hashes");
         return r;
@@ -226,8 +248,13 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
       fill_result(r, api.get(id));
     }
     verify(r, path, prep.source, converted, opts);
+    r.verified = true;
+    // Protected last: a protected image cannot be deleted, so a failure
+    // before this point must still be able to remove it.
+    if (opts.protected_image) fill_result(r, api.protect(id));
     return r;
   } catch (const std::exception& ex) {
+    session.enter_cleanup();  // the interrupt that brought us here must not stop the cleanup
     // Anything after the image exists (including bad_alloc) removes it.
     const Error* err = dynamic_cast<const Error*>(&ex);
     Error e = err != nullptr ? *err : Error(ErrorKind::Io, path, ex.what());
@@ -253,7 +280,8 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
           msg += left_behind;
         } else {
           bool existed = api.remove(id);
-          msg += existed ? "; image " + id + state + " deleted" : "; image " + id + " was already gone";
+          msg += existed ? "; image " + id + state + " deleted"
+                         : "; image " + id + " does not exist in Glance (never created, or already gone)";
         }
       } catch (const Error& e2) {
         msg += e2.kind() == ErrorKind::Interrupted

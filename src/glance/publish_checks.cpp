@@ -40,6 +40,9 @@ void validate(const PublishOptions& o) {
     throw Error(ErrorKind::Usage, "",
                 "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
   if (!o.convert_to && !o.convert_options.empty()) throw Error(ErrorKind::Usage, "", "-o needs --convert-to");
+  if (o.protected_image && o.use_import && !o.wait && !o.dry_run)
+    throw Error(ErrorKind::Usage, "",
+                "--protected with --import needs --wait: the image is protected only once it is verified");
   if (o.convert_to) {
     ConvertOptions c;
     c.target_format = *o.convert_to;
@@ -76,10 +79,15 @@ std::string default_name(const std::string& path) {
 
 }  // namespace
 
-PreparedImage prepare_image(const std::string& path, const PublishOptions& opts) {
+void validate_publish_options(const PublishOptions& opts) {
+  validate(opts);
+}
+
+PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const PublishOptions& opts) {
   validate(opts);
   PreparedImage p;
-  p.source = open_file_source(path);
+  p.source = std::move(source);
+  const std::string path = p.source->name();
   // Without conversion the bytes go as they are, to readers imgtool does not
   // control: nothing named inside may be followed (Glance 25 stores backing
   // files, extents naming host files and mismatched formats without a word).
@@ -98,7 +106,8 @@ PreparedImage prepare_image(const std::string& path, const PublishOptions& opts)
                   "cannot convert a " + std::string(format_name(info.format)) + " image (detection only)");
     const std::string target(glance_disk_format(*opts.convert_to));
     if (opts.disk_format != "auto" && opts.disk_format != target)
-      throw Error(ErrorKind::Usage, path, "--disk-format " + opts.disk_format + " contradicts --convert-to " + target);
+      throw Error(ErrorKind::Usage, path,
+                  "--disk-format " + opts.disk_format + " contradicts --convert-to " + target);
     p.disk_format = target;
   } else {
     if (detected.empty())
@@ -123,7 +132,8 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts) {
   if (!opts.visibility.empty()) b["visibility"] = opts.visibility;
   if (opts.min_disk) b["min_disk"] = *opts.min_disk;
   if (opts.min_ram) b["min_ram"] = *opts.min_ram;
-  if (opts.protected_image) b["protected"] = true;
+  // "protected" is not sent: publish sets it by a PATCH once the image is
+  // verified, so that a failed upload can still be deleted.
   if (!opts.tags.empty()) b["tags"] = opts.tags;
   // Glance's schema: extra properties are strings. The SDK's
   // owner_specified.openstack.* digests are not sent here: in one pass they
@@ -146,15 +156,22 @@ void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std
 }
 
 std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
-                                            const std::string& disk_format) {
-  // Glance 25 filters on os_hash_value (and size_min/size_max, status); the
-  // result is checked again client-side so a server ignoring a filter is harmless.
+                                            const std::string& disk_format,
+                                            const std::string& container_format, const std::string& owner) {
+  // Glance 25 filters on os_hash_value (and size_min/size_max, status,
+  // owner); the result is checked again client-side so a server ignoring a
+  // filter is harmless. Only the caller's own project: another project's
+  // public image with the same bytes is not the caller's to hand out (its
+  // owner may delete or change it at any time).
   auto list = api.list({{"os_hash_value", d.os_hash_value},
                         {"status", "active"},
+                        {"owner", owner},
                         {"size_min", std::to_string(d.size)},
                         {"size_max", std::to_string(d.size)}});
   for (const auto& im : list) {
     if (!im.is_object()) continue;
+    if (owner.empty() || im.value("owner", "") != owner) continue;
+    if (im.value("container_format", "") != container_format) continue;
     if (im.value("status", "") != "active") continue;
     if (im.value("os_hash_algo", "") != "sha512" || im.value("os_hash_value", "") != d.os_hash_value)
       continue;
@@ -164,6 +181,39 @@ std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests&
     return im;
   }
   return std::nullopt;
+}
+
+std::vector<std::string> unapplied_attributes(const nlohmann::json& im, const PreparedImage& p,
+                                              const PublishOptions& opts) {
+  std::vector<std::string> out;
+  auto differs = [&](const char* key, const std::string& wanted) {
+    const std::string have = im.contains(key) && im[key].is_string() ? im[key].get<std::string>() : "";
+    if (have != wanted) out.push_back(std::string(key) + " '" + wanted + "' (it has '" + have + "')");
+  };
+  differs("name", p.name);
+  if (!opts.visibility.empty()) differs("visibility", opts.visibility);
+  auto number = [&](const char* key, const std::optional<uint64_t>& wanted) {
+    if (!wanted) return;
+    const uint64_t have = im.contains(key) && im[key].is_number_unsigned() ? im[key].get<uint64_t>() : 0;
+    if (have != *wanted)
+      out.push_back(std::string(key) + " " + std::to_string(*wanted) + " (it has " + std::to_string(have) +
+                    ")");
+  };
+  number("min_disk", opts.min_disk);
+  number("min_ram", opts.min_ram);
+  if (opts.protected_image && !(im.contains("protected") && im["protected"] == true))
+    out.push_back("protected (it is not protected)");
+  for (const auto& t : opts.tags) {
+    bool has = false;
+    if (im.contains("tags") && im["tags"].is_array())
+      for (const auto& x : im["tags"]) has = has || (x.is_string() && x.get<std::string>() == t);
+    if (!has) out.push_back("tag '" + t + "'");
+  }
+  for (const auto& [k, v] : opts.properties) {
+    const std::string have = im.contains(k) && im[k].is_string() ? im[k].get<std::string>() : "";
+    if (have != v) out.push_back("property " + k + "='" + v + "'");
+  }
+  return out;
 }
 
 }  // namespace imgtool::glance

@@ -19,7 +19,7 @@ struct PreparedImage {
   std::shared_ptr<const Image> image;
   std::string name;
   Format detected_format = Format::Raw;
-  std::string disk_format;      // what is sent to Glance
+  std::string disk_format;  // what is sent to Glance
   std::optional<uint64_t> virtual_size;
 };
 
@@ -28,7 +28,11 @@ struct PreparedImage {
 // imgtool reads them with convert_to) and throws the verdict's refusal;
 // explicit disk_format contradicting the bytes -> Error(Mismatch) naming the
 // detected one.
-PreparedImage prepare_image(const std::string& path, const PublishOptions& opts);
+PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const PublishOptions& opts);
+
+// The option checks prepare_image() starts with, for callers that must fail
+// before opening anything. Throws Error(Usage).
+void validate_publish_options(const PublishOptions& opts);
 
 // The POST /v2/images body (api-ref "Create image").
 nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
@@ -37,9 +41,16 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);
 // ("images/<name>") to a create body, keeping any the user set.
 void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std::string& name);
 
-// An active image with this size, os_hash_value (sha512), checksum and disk
-// format, if Glance has one the user can see.
+// An active image of project `owner` (the caller's) with this size,
+// os_hash_value (sha512), checksum, disk and container format, if any.
 std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
-                                            const std::string& disk_format);
+                                            const std::string& disk_format,
+                                            const std::string& container_format, const std::string& owner);
+
+// What the user asked for that a reused image `im` does not have (name,
+// visibility, min_disk, min_ram, protected, tags, properties), one phrase
+// each: reusing never changes someone's existing image.
+std::vector<std::string> unapplied_attributes(const nlohmann::json& im, const PreparedImage& p,
+                                              const PublishOptions& opts);
 
 }  // namespace imgtool::glance

@@ -57,7 +57,11 @@ class ConvertedBody final : public UploadBody {
         progress_(std::move(progress)),
         hasher_({HashAlgo::md5, HashAlgo::sha512}),
         sink_(*this) {
-    worker_ = std::jthread([this, o = std::move(opts)]() mutable { run(std::move(o)); });
+    // The converting thread follows the publishing thread's token.
+    worker_ = std::jthread([this, o = std::move(opts), token = CancelToken::current()]() mutable {
+      CancelScope scope(token);
+      run(std::move(o));
+    });
   }
   ~ConvertedBody() override {
     {

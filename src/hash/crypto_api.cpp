@@ -14,6 +14,9 @@ EvpApi load() {
 #define IMGTOOL_EVP_BIND(name) dynlib::bind(api.name, h, kLibcrypto, "EVP_" #name);
   IMGTOOL_EVP_FUNCTIONS(IMGTOOL_EVP_BIND)
 #undef IMGTOOL_EVP_BIND
+#define IMGTOOL_RAND_BIND(name) dynlib::bind(api.RAND_##name, h, kLibcrypto, "RAND_" #name);
+  IMGTOOL_RAND_FUNCTIONS(IMGTOOL_RAND_BIND)
+#undef IMGTOOL_RAND_BIND
   return api;
 }
 

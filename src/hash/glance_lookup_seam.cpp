@@ -10,8 +10,12 @@
 namespace imgtool {
 
 GlanceImageLookup default_glance_image_lookup() {
-  return [](const std::string& id_or_name) -> GlanceImageRecord {
-    GlanceImageInfo i = glance_find_image(id_or_name);
+  return glance_image_lookup(GlanceConnection{});
+}
+
+GlanceImageLookup glance_image_lookup(const GlanceConnection& conn) {
+  return [conn](const std::string& id_or_name) -> GlanceImageRecord {
+    GlanceImageInfo i = glance_find_image(id_or_name, conn);
     GlanceImageRecord r;
     r.id = i.id;
     r.name = i.name;

@@ -29,9 +29,12 @@ std::vector<std::string> compare_with_glance(const GlanceDigests& local, const G
   return out;
 }
 
-GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
-                                    const GlanceImageLookup& lookup) {
-  if (!lookup) throw Error(ErrorKind::Unsupported, id_or_name, "not available: needs Glance support");
+namespace {
+
+// The record of `id_or_name` and the algorithm to hash with.
+std::pair<GlanceImageRecord, HashAlgo> look_up(const std::string& id_or_name,
+                                               const GlanceImageLookup& lookup) {
+  if (!lookup) throw Error(ErrorKind::Usage, id_or_name, "no Glance lookup was given");
   GlanceImageRecord rec = lookup(id_or_name);
   HashAlgo algo = HashAlgo::sha512;
   if (rec.os_hash_algo) {
@@ -42,7 +45,11 @@ GlanceDigests verify_against_glance(const std::string& path, const std::string& 
                       "'; imgtool computes md5, sha1, sha256, sha384, sha512");
     algo = *a;
   }
-  GlanceDigests local = glance_digests_of_file(path, algo);
+  return {std::move(rec), algo};
+}
+
+GlanceDigests check(GlanceDigests local, const GlanceImageRecord& rec, const std::string& id_or_name,
+                    const std::string& path) {
   auto diffs = compare_with_glance(local, rec);
   if (!diffs.empty()) {
     std::string msg = "differs from Glance image " + (rec.id.empty() ? id_or_name : rec.id) + ": ";
@@ -50,6 +57,20 @@ GlanceDigests verify_against_glance(const std::string& path, const std::string& 
     throw Error(ErrorKind::Mismatch, path, msg);
   }
   return local;
+}
+
+}  // namespace
+
+GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
+                                    const GlanceImageLookup& lookup) {
+  auto [rec, algo] = look_up(id_or_name, lookup);
+  return check(glance_digests_of_file(path, algo), rec, id_or_name, path);
+}
+
+GlanceDigests verify_against_glance(const ByteSource& src, const std::string& id_or_name,
+                                    const GlanceImageLookup& lookup) {
+  auto [rec, algo] = look_up(id_or_name, lookup);
+  return check(glance_digests(src, algo), rec, id_or_name, src.name());
 }
 
 }  // namespace imgtool

@@ -118,7 +118,12 @@ struct MultiHasher::Impl {
   void start() {
     queues.resize(algos.size());
     workers.reserve(algos.size());
-    for (size_t i = 0; i < algos.size(); ++i) workers.emplace_back([this, i] { work(i); });
+    const CancelToken token = CancelToken::current();  // the operation's, for the digest threads too
+    for (size_t i = 0; i < algos.size(); ++i)
+      workers.emplace_back([this, i, token] {
+        CancelScope scope(token);
+        work(i);
+      });
   }
 
   void work(size_t i) {

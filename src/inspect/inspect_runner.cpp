@@ -165,6 +165,7 @@ GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
 }
 
 GuestFacts inspect_guest(std::shared_ptr<const ByteSource> src, const InspectOptions& opts) {
+  CancelScope cancel_scope(opts.cancel);
 #if !IMGTOOL_HAVE_GUESTFS
   (void)src;
   (void)opts;

@@ -172,7 +172,9 @@ TEST(ConvertEngine, QemuSizeSyntax) {
   EXPECT_EQ(parse_qemu_size("512b"), 512u);
   EXPECT_EQ(parse_qemu_size("0"), 0u);
   EXPECT_EQ(parse_qemu_size("8589934592G"), uint64_t{1} << 63);  // 2^33 GiB = 2^63: the largest
-  for (const char* bad : {"", "k", "4kb", "4 k", "-1", "4T", "1.5M", "8589934593G", "99999999999999999999"})
+  EXPECT_EQ(parse_qemu_size("4T"), uint64_t{4} << 40);           // qemu_strtosz takes T (measure --size 3T)
+  for (const char* bad :
+       {"", "k", "4kb", "4 k", "-1", "4P", "1.5M", "8589934593G", "8388609T", "99999999999999999999"})
     EXPECT_FALSE(parse_qemu_size(bad).has_value()) << bad;
 }
 

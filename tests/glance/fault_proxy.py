@@ -13,6 +13,12 @@ upstream for "Connection: close"). Faults:
   --rewrite-hash      GET /v2/images/{id}: replace os_hash_value in the JSON
                       answer with 128 'f' (a server that stored other bytes).
   --throttle R        forward PUT bodies at about R bytes/s (for SIGINT tests).
+  --hold-create S     POST /v2/images: forward it, read Glance's whole answer,
+                      then hold it S seconds before passing it on (a signal
+                      that arrives while the create's answer is on its way).
+  --drop-create       POST /v2/images: forward it, read Glance's answer (the
+                      image now exists), then reset the client's connection
+                      instead of answering (a create cut after the server).
   --put-target H:P    send PUT .../file and .../stage to this other Glance
                       process (same database and store), everything else to
                       --target: like a load balancer whose upload worker dies.
@@ -94,7 +100,29 @@ def handle(client, args):
         upstream = socket.create_connection((host, int(port)))
         upstream.sendall(("\r\n".join([lines[0]] + headers) + "\r\n\r\n").encode("latin-1"))
         is_show = method == "GET" and re.fullmatch(r"/v2/images/[0-9a-fA-F-]{36}", path.split("?")[0])
+        is_create = method == "POST" and path.split("?")[0].rstrip("/") == "/v2/images"
         stop = threading.Event()
+        if is_create and (args.hold_create or args.drop_create):
+            length = next((int(l.split(":", 1)[1]) for l in headers if l.lower().startswith("content-length:")), 0)
+            body = rest
+            while len(body) < length:
+                b = client.recv(65536)
+                if not b:
+                    break
+                body += b
+            upstream.sendall(body)
+            resp = b""
+            while True:
+                b = upstream.recv(65536)
+                if not b:
+                    break
+                resp += b
+            if args.drop_create:
+                reset(client)
+                return
+            time.sleep(args.hold_create)
+            client.sendall(resp)
+            return
         if args.rewrite_hash and is_show:
             if rest:
                 upstream.sendall(rest)
@@ -171,6 +199,8 @@ def main():
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--log-tokens")
     p.add_argument("--put-target")
+    p.add_argument("--hold-create", type=float, default=0)
+    p.add_argument("--drop-create", action="store_true")
     args = p.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -88,6 +88,9 @@ expect_completion "imgtool convert -o compat=1.1,clu" "1.1,cluster_size= "
 expect_completion "imgtool checksum --os-hash-algo sha5" "sha512 "
 expect_completion "imgtool info disk." "disk.qcow2 disk.raw "
 expect_completion "imgtool publish --name " ""
+expect_completion "imgtool map -s " ""                       # map's -s takes an offset
+expect_completion "imgtool compare -s disk." "disk.qcow2 disk.raw "  # compare's -s is a flag
+expect_completion "imgtool measure -O " "qcow2 raw vmdk "
 
 [ "$bad" = 0 ] || exit 1
 echo "man page and completion agree with the CLI"

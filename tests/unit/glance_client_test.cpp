@@ -7,6 +7,7 @@
 
 #include "glance/credentials.hpp"
 #include "glance/errors.hpp"
+#include "glance/http.hpp"
 #include "glance/keystone.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
@@ -99,11 +100,12 @@ TEST(GlanceCredentials, CloudsYamlWithSecureYamlMerged) {
              "      project_name: p\n      user_domain_name: Default\n    region_name: R2\n"
              "    interface: internal\n    cacert: /tmp/ca.pem\n  other: {}\n");
   write_file(t.file("secure.yaml"), "clouds:\n  c1:\n    auth:\n      password: from-secure\n");
-  OsEnv e({{"OS_CLIENT_CONFIG_FILE", t.file("clouds.yaml")}, {"OS_USERNAME", "ignored"}});
+  OsEnv e({{"OS_CLIENT_CONFIG_FILE", t.file("clouds.yaml")}});
   std::vector<std::string> notes;
   auto c = glance::load_credentials("c1", notes);
   EXPECT_EQ(c.username, "alice");
   EXPECT_EQ(c.password, "from-secure");
+  EXPECT_TRUE(notes.empty());
   EXPECT_EQ(c.region, "R2");
   EXPECT_EQ(c.interface, "internal");
   EXPECT_EQ(c.cacert, "/tmp/ca.pem");
@@ -114,6 +116,72 @@ TEST(GlanceCredentials, CloudsYamlWithSecureYamlMerged) {
     EXPECT_NE(err.message().find("no cloud named 'nope' (clouds here: c1, other)"), std::string::npos)
         << err.message();
   }
+}
+
+TEST(GlanceCredentials, OsVariablesOverrideTheCloudAndOptionsOverrideBoth) {
+  TempDir t;
+  write_file(t.file("clouds.yaml"),
+             "clouds:\n  c1:\n    auth:\n      auth_url: https://k.example/v3\n      username: alice\n"
+             "      password: from-yaml\n      project_name: p\n    region_name: R2\n"
+             "    interface: internal\n");
+  OsEnv e({{"OS_CLIENT_CONFIG_FILE", t.file("clouds.yaml")},
+           {"OS_USERNAME", "bob"},
+           {"OS_PASSWORD", "from-env"},
+           {"OS_REGION_NAME", "R3"},
+           {"OS_PROJECT_NAME", "p"}});  // same as the file: not an override
+  std::vector<std::string> notes;
+  auto c = glance::load_credentials("c1", notes);
+  EXPECT_EQ(c.username, "bob");
+  EXPECT_EQ(c.password, "from-env");
+  EXPECT_EQ(c.region, "R3");
+  EXPECT_EQ(c.interface, "internal");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0],
+            "OS_USERNAME, OS_PASSWORD, OS_REGION_NAME from the environment override cloud 'c1' in " +
+                t.file("clouds.yaml") + ", as in openstackclient");
+  EXPECT_EQ(notes[0].find("from-env"), std::string::npos);
+
+  GlanceConnection conn;
+  conn.cloud = "c1";
+  conn.region = "R9";
+  conn.interface = "adminURL";
+  notes.clear();
+  c = glance::connection_credentials(conn, notes);
+  EXPECT_EQ(c.region, "R9");
+  EXPECT_EQ(c.interface, "admin");
+  conn.interface = "sideways";
+  EXPECT_THROW(glance::connection_credentials(conn, notes), Error);
+}
+
+TEST(GlanceHttpDebug, UrlsLoseUserinfoAndCredentialQueryValues) {
+  EXPECT_EQ(glance::redact_url("http://127.0.0.1:9292/v2/images?name=x&limit=2"),
+            "http://127.0.0.1:9292/v2/images?name=x&limit=2");
+  EXPECT_EQ(glance::redact_url("https://alice:s3cret@host/path"), "https://***@host/path");
+  EXPECT_EQ(glance::redact_url("https://h/o?X-Amz-Signature=abc&X-Amz-Date=1&temp_url_sig=d&Token=t#frag"),
+            "https://h/o?X-Amz-Signature=***&X-Amz-Date=1&temp_url_sig=***&Token=***#frag");
+  EXPECT_EQ(glance::redact_url("https://h/a@b"), "https://h/a@b");  // '@' in the path is not userinfo
+
+  glance::HttpRequest req;
+  req.method = "PUT";
+  req.url = "http://u:pw@g/v2/images/1/file";
+  req.headers = {"X-Auth-Token: gAAAAAsecret", "Content-Type: application/octet-stream",
+                 "Authorization: Bearer zzz"};
+  req.reader = [](std::span<std::byte>) { return size_t{0}; };
+  req.body_size = 2048;
+  glance::HttpResponse resp;
+  resp.status = 204;
+  resp.headers["x-openstack-request-id"] = "req-1";
+  const std::string line = glance::debug_line(req, &resp, 0.25, "");
+  EXPECT_EQ(line,
+            "PUT http://***@g/v2/images/1/file [X-Auth-Token: ***, Content-Type: application/octet-stream, "
+            "Authorization: ***] body 2.0 KiB -> 204 in 0.250 s, 0 B, request id req-1");
+  glance::HttpRequest post;
+  post.method = "POST";
+  post.url = "http://k/v3/auth/tokens";
+  post.body = R"({"auth":{"identity":{"password":{"user":{"password":"hunter2"}}}}})";
+  const std::string failed = glance::debug_line(post, nullptr, 1.5, "connection refused");
+  EXPECT_EQ(failed, "POST http://k/v3/auth/tokens body 66 B -> failed after 1.500 s: connection refused");
+  EXPECT_EQ(failed.find("hunter2"), std::string::npos);
 }
 
 TEST(GlanceErrors, GlanceJsonMessageIsStrippedToOneLine) {

@@ -39,6 +39,7 @@ class Qcow2Image final : public Image {
   Extent map(uint64_t offset, uint64_t max_len) const override;
   void read(uint64_t offset, std::span<std::byte> out) const override;
   CheckReport check() const override;
+  BlockStatus block_status(uint64_t offset, uint64_t max_len) const override;  // qcow2_block_status.cpp
 
   // For the check pass and future convert fast paths.
   const Header& header() const { return h_; }
@@ -64,6 +65,11 @@ class Qcow2Image final : public Image {
   uint64_t snapshot_table_bytes_ = 0;
   std::vector<BitmapEntry> bitmaps_;
   ImageInfo info_;
+
+  // qemu qcow2_detect_metadata_preallocation, asked once by block_status().
+  bool metadata_preallocated() const;
+  mutable std::once_flag prealloc_once_;
+  mutable bool metadata_prealloc_ = false;  // written once under prealloc_once_
 
   mutable std::once_flag l1_once_;
   mutable std::vector<uint64_t> l1_;  // written once under l1_once_, read-only after

@@ -39,6 +39,28 @@ class RawImage final : public Image {
     return {offset, std::min(std::max(hole, offset + 1), end) - offset, ExtentKind::Data};
   }
 
+  // qemu's raw format passes the question to the file (block/file-posix.c
+  // raw_co_block_status): SEEK_DATA/SEEK_HOLE runs, data or zero, always
+  // allocated, the host offset being the guest offset; past EOF (the sector
+  // rounding tail) a trailing hole.
+  BlockStatus block_status(uint64_t offset, uint64_t max_len) const override {
+    const Extent e = map(offset, max_len);
+    BlockStatus s;
+    s.offset = e.offset;
+    s.length = e.length;
+    s.data = e.kind == ExtentKind::Data;
+    s.zero = !s.data;
+    if (s.zero && offset + s.length >= src_->size()) {
+      // A hole that runs to EOF is one trailing hole up to the rounded size
+      // (SEEK_DATA fails with ENXIO), as one answer.
+      s.length = std::max(s.length, std::min(max_len, info_.virtual_size - offset));
+    }
+    s.allocated = true;
+    s.host_offset = offset;
+    s.file = info_.filename;
+    return s;
+  }
+
   void read(uint64_t offset, std::span<std::byte> out) const override {
     uint64_t end;
     if (io::add_overflows(offset, out.size(), &end) || end > info_.virtual_size)

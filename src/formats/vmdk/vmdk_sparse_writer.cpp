@@ -75,13 +75,13 @@ class SparseWriter final : public convert::TargetWriter {
   void begin(const convert::TargetPlan& plan) override {
     const std::string& name = sink_.name();
     virtual_size_ = plan.virtual_size;
-    capacity_ = capacity_sectors(plan.virtual_size, kMaxSparseCapacity, name);
-    const uint64_t grains = io::div_round_up(capacity_, kGrainSectors);
-    gt_count_ = io::div_round_up(grains, kGtesPerGt);
-    gd_sectors_ = io::div_round_up(gt_count_ * kTableEntryBytes, kSector);
-    rgd_offset_ = kDescriptorSector + kDescriptorSectors;
-    gd_offset_ = rgd_offset_ + gd_sectors_ + gt_count_ * kGtSectors;
-    overhead_ = io::align_up(gd_offset_ + gd_sectors_ + gt_count_ * kGtSectors, kGrainSectors);
+    const SparseLayout L = sparse_layout(plan.virtual_size, name);
+    capacity_ = L.capacity;
+    gt_count_ = L.gt_count;
+    gd_sectors_ = L.gd_sectors;
+    rgd_offset_ = L.rgd_offset;
+    gd_offset_ = L.gd_offset;
+    overhead_ = L.overhead;
     with_plan_ = plan.data_ranges_known;
     if (with_plan_) {
       check_plan(plan);
@@ -258,6 +258,24 @@ class SparseWriter final : public convert::TargetWriter {
 };
 
 }  // namespace
+
+SparseLayout sparse_layout(uint64_t virtual_size, const std::string& target) {
+  SparseLayout L;
+  L.capacity = capacity_sectors(virtual_size, kMaxSparseCapacity, target);
+  L.grains = io::div_round_up(L.capacity, kGrainSectors);
+  L.gt_count = io::div_round_up(L.grains, kGtesPerGt);
+  L.gd_sectors = io::div_round_up(L.gt_count * kTableEntryBytes, kSector);
+  L.rgd_offset = kDescriptorSector + kDescriptorSectors;
+  L.gd_offset = L.rgd_offset + L.gd_sectors + L.gt_count * kGtSectors;
+  L.overhead = io::align_up(L.gd_offset + L.gd_sectors + L.gt_count * kGtSectors, kGrainSectors);
+  return L;
+}
+
+uint64_t sparse_file_bytes(const SparseLayout& L, uint64_t data_grains) {
+  // Header, descriptor and both table copies up to overHead, then one whole
+  // grain per data grain (SparseWriter::write_data, end()).
+  return L.overhead * kSector + data_grains * kGrainBytes;
+}
 
 std::unique_ptr<convert::TargetWriter> make_sparse_writer(ByteSink& sink, const WriterOptions& o) {
   return std::make_unique<SparseWriter>(sink, o);

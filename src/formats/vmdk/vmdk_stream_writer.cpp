@@ -173,6 +173,20 @@ class StreamWriter final : public convert::TargetWriter {
 
 }  // namespace
 
+uint64_t stream_file_bytes_max(uint64_t virtual_size, uint64_t data_grains, uint64_t tables,
+                               const std::string& target) {
+  const uint64_t capacity = capacity_sectors(virtual_size, kMaxStreamCapacity, target);
+  const uint64_t gd_sectors = io::div_round_up(
+      io::div_round_up(io::div_round_up(capacity, kGrainSectors), kGtesPerGt) * kTableEntryBytes, kSector);
+  // prepare(): marker header + deflate output (at most compressBound), padded to a sector.
+  const uint64_t grain_max =
+      io::align_up(kGrainMarkerBytes + compressBound(static_cast<uLong>(kGrainBytes)), kSector);
+  // begin(): header, descriptor, padding to overHead; flush_gt(): marker + GT
+  // per table; end(): GD marker + GD, footer marker + footer, EOS.
+  return kStreamOverhead * kSector + data_grains * grain_max + tables * (kSector + kGtSectors * kSector) +
+         kSector + gd_sectors * kSector + 3 * kSector;
+}
+
 std::unique_ptr<convert::TargetWriter> make_stream_writer(ByteSink& sink, const WriterOptions& o) {
   return std::make_unique<StreamWriter>(sink, o);
 }

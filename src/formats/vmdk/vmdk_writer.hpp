@@ -58,6 +58,26 @@ std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity
 // extent line (no '/', no quotes, ASCII only: Glance's descriptor check).
 std::string extent_file_name(const std::string& sink_name);
 
+// The monolithicSparse layout of a disk (sectors): what SparseWriter writes
+// and what `imgtool measure -O vmdk` counts, from one place.
+struct SparseLayout {
+  uint64_t capacity = 0;  // sectors
+  uint64_t grains = 0;    // grains of the disk
+  uint64_t gt_count = 0;
+  uint64_t gd_sectors = 0;
+  uint64_t rgd_offset = 0;
+  uint64_t gd_offset = 0;
+  uint64_t overhead = 0;  // first grain
+};
+SparseLayout sparse_layout(uint64_t virtual_size, const std::string& target);
+// The file SparseWriter writes for `data_grains` grains of data.
+uint64_t sparse_file_bytes(const SparseLayout& L, uint64_t data_grains);
+// The largest file StreamWriter writes for a disk of `virtual_size` with
+// `data_grains` grains of data in `tables` grain tables (each grain at
+// zlib's worst case, compressBound).
+uint64_t stream_file_bytes_max(uint64_t virtual_size, uint64_t data_grains, uint64_t tables,
+                               const std::string& target);
+
 std::unique_ptr<convert::TargetWriter> make_sparse_writer(ByteSink& sink, const WriterOptions& o);
 std::unique_ptr<convert::TargetWriter> make_stream_writer(ByteSink& sink, const WriterOptions& o);
 
