@@ -61,19 +61,47 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${IMGTOOL_DEB_HOMEPAGE}")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
+# The package that holds a shared library file the build found (what
+# dpkg-shlibdeps would name, had the binary linked it: libcurl4, libssl3,
+# libguestfs0 on Debian 12, their t64 names on later releases), or `fallback`
+# when dpkg does not know the file.
+function(imgtool_deb_package out lib fallback)
+  set(_pkg "${fallback}")
+  if(lib)
+    get_filename_component(_real "${lib}" REALPATH)
+    execute_process(COMMAND dpkg-query -S "${_real}" OUTPUT_VARIABLE _o RESULT_VARIABLE _rc ERROR_QUIET)
+    if(_rc EQUAL 0 AND _o MATCHES "^([a-z0-9][a-z0-9.+-]*)[:,]")
+      set(_pkg "${CMAKE_MATCH_1}")
+    endif()
+  endif()
+  set(${out} "${_pkg}" PARENT_SCOPE)
+endfunction()
+
 # imgtool: Depends is what dpkg-shlibdeps finds the binary linked against
-# (libc6, libstdc++6, libssl3, libcurl4, zlib1g, libzstd1, libyaml-cpp0.7,
-# and libguestfs0 in a build with guest inspection: the binary links it, so it
-# does not start without it). Nothing else is needed at run time: imgtool
-# reads and writes images itself and never runs qemu-img. ca-certificates is
+# (libc6, libstdc++6, zlib1g, libzstd1, libyaml-cpp0.7) plus what it opens
+# with dlopen() at first use, which dpkg-shlibdeps cannot see
+# (cmake/LazyLibraries.cmake): libcurl4 for publish and checksum --verify and
+# libssl3 (libcrypto) for every digest, so dependencies; libguestfs0 (with
+# libvirt, qemu and the appliance behind it) only for inspect and publish
+# --auto-properties, so a recommendation: without it every other command
+# works and those two say what is missing. libcurl4's version:
+# CURLOPT_PROTOCOLS_STR (src/glance/http.cpp) is new in 7.85.0, and an older
+# libcurl would ignore it. Nothing else is needed at run time: imgtool reads
+# and writes images itself and never runs qemu-img. ca-certificates is
 # recommended: publish and checksum --verify verify https against the system
-# store. When guest inspection moves into a library loaded at first use, that
-# library belongs in a package of its own (shlibdeps would otherwise put
-# libguestfs0 back into Depends), recommended by this one.
+# store.
+imgtool_deb_package(_curl_pkg "${IMGTOOL_CURL_LIBRARY}" libcurl4)
+imgtool_deb_package(_crypto_pkg "${IMGTOOL_CRYPTO_LIBRARY}" libssl3)
+set(IMGTOOL_DEB_LAZY_DEPENDS "${_curl_pkg} (>= 7.85.0), ${_crypto_pkg} (>= 3.0.0)")
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME imgtool)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_CLI_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${IMGTOOL_DEB_LAZY_DEPENDS}")  # CPack adds what shlibdeps finds
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "ca-certificates")
+if(IMGTOOL_HAVE_GUESTFS)
+  imgtool_deb_package(_guestfs_pkg "${IMGTOOL_GUESTFS_LIBRARY}" libguestfs0)
+  string(APPEND CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS ", ${_guestfs_pkg}")
+endif()
 set(CPACK_DEBIAN_CLI_DESCRIPTION "disk image toolkit for OpenStack Glance
 imgtool detects the format of a disk image from its bytes, prints what
 qemu-img info prints, checks that an image is self-contained and consistent
@@ -87,15 +115,18 @@ image properties.")
 # imgtool-dev: a static library, so its users link imgtool's dependencies
 # too; the installed CMake package and .pc file look for them, hence the
 # -dev packages (pkg-config for the .pc file and the CMake package's
-# pkg_check_modules).
-set(_dev_depends "zlib1g-dev, libssl-dev, libcurl4-openssl-dev | libcurl-dev, libzstd-dev, libyaml-cpp-dev, nlohmann-json3-dev, pkg-config")
-if(IMGTOOL_HAVE_GUESTFS)
-  string(APPEND _dev_depends ", libguestfs-dev")
-endif()
+# pkg_check_modules). libcurl, libcrypto and libguestfs are not linked but
+# opened at first use: a program using the library needs their run-time
+# packages, as the imgtool package does (Depends libcurl4 and libssl3,
+# Recommends libguestfs0).
+set(_dev_depends "zlib1g-dev, libzstd-dev, libyaml-cpp-dev, nlohmann-json3-dev, pkg-config, ${IMGTOOL_DEB_LAZY_DEPENDS}")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME imgtool-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)  # nothing to scan: a static library
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${_dev_depends}")
+if(IMGTOOL_HAVE_GUESTFS)
+  set(CPACK_DEBIAN_DEV_PACKAGE_RECOMMENDS "${_guestfs_pkg}")
+endif()
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "imgtool")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "disk image toolkit for OpenStack Glance - C++20 library
 The imgtool library (static), its headers, its CMake package

@@ -1,8 +1,8 @@
 // libcurl behind HttpClient: one easy handle per client (connections are
 // re-used between Keystone/Glance calls), RAII for every curl object.
+// libcurl is reached through curl() (glance/curl_api.hpp), loaded by the first
+// HttpClient: curl().easy_setopt(...) is curl_easy_setopt(...).
 #include "glance/http.hpp"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +11,7 @@
 #include <exception>
 #include <mutex>
 
+#include "glance/curl_api.hpp"  // curl(): libcurl, loaded at first use
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/version.hpp"
@@ -19,11 +20,11 @@ namespace imgtool::glance {
 namespace {
 
 struct CurlFree {
-  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const noexcept { curl().easy_cleanup(c); }
 };
 using CurlEasy = std::unique_ptr<CURL, CurlFree>;
 struct SlistFree {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const noexcept { curl().slist_free_all(l); }
 };
 using CurlSlist = std::unique_ptr<curl_slist, SlistFree>;
 
@@ -32,7 +33,7 @@ constexpr size_t kMaxResponseBody = size_t{32} << 20;
 
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { curl().global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 struct Transfer {
@@ -128,7 +129,7 @@ std::string failure_hint(CURLcode rc, const TlsOptions& tls) {
 
 const std::string& user_agent() {
   static const std::string ua =
-      "imgtool/" + std::string(version()) + " libcurl/" + curl_version_info(CURLVERSION_NOW)->version;
+      "imgtool/" + std::string(version()) + " libcurl/" + curl().version_info(CURLVERSION_NOW)->version;
   return ua;
 }
 
@@ -144,7 +145,7 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(TlsOptions tls, HttpDebugLog debug)
     : tls_(std::move(tls)), debug_(std::move(debug)), impl_(std::make_unique<Impl>()) {
   global_init();
-  impl_->easy.reset(curl_easy_init());
+  impl_->easy.reset(curl().easy_init());
   if (!impl_->easy) throw Error(ErrorKind::Io, "", "libcurl: curl_easy_init failed");
 }
 
@@ -152,7 +153,7 @@ HttpClient::~HttpClient() = default;
 
 HttpResponse HttpClient::perform(const HttpRequest& req) {
   CURL* c = impl_->easy.get();
-  curl_easy_reset(c);
+  curl().easy_reset(c);
   HttpResponse resp;
   Transfer t;
   t.req = &req;
@@ -160,55 +161,56 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
 
   CurlSlist headers;
   for (const auto& h : req.headers) {
-    curl_slist* l = curl_slist_append(headers.get(), h.c_str());
+    curl_slist* l = curl().slist_append(headers.get(), h.c_str());
     if (l == nullptr) throw Error(ErrorKind::Io, redact_url(req.url), "libcurl: out of memory");
     headers.release();
     headers.reset(l);
   }
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl().easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl().easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl().easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl().easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
   // A stalled server: give up when less than 1 B/s flows for 5 minutes.
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
-  if (req.timeout_seconds > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
+  curl().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
+  if (req.timeout_seconds > 0) curl().easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
+  curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl().easy_setopt(c, CURLOPT_USERAGENT, user_agent().c_str());
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  if (!tls_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
+  curl().easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  if (!tls_.cacert.empty()) curl().easy_setopt(c, CURLOPT_CAINFO, tls_.cacert.c_str());
   if (tls_.insecure) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl().easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl().easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
   if (req.reader) {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);  // PUT
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
-    if (req.body_size) curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(*req.body_size));
-    if (req.method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl().easy_setopt(c, CURLOPT_UPLOAD, 1L);  // PUT
+    curl().easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl().easy_setopt(c, CURLOPT_READDATA, &t);
+    curl().easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    if (req.body_size)
+      curl().easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(*req.body_size));
+    if (req.method != "PUT") curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   } else if (req.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl().easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else {
-    if (req.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    if (req.method != "POST") curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     if (req.method != "DELETE" || !req.body.empty()) {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      curl().easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+      curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
   }
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = curl().easy_perform(c);
   if (t.reader_error) std::rethrow_exception(t.reader_error);
   if (t.sink_error) std::rethrow_exception(t.sink_error);
   if (t.cancelled) throw_if_interrupted();
@@ -219,14 +221,14 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
                       std::to_string(kMaxResponseBody) + " bytes");
     // libcurl's detail (e.g. "SSL certificate problem: self-signed certificate")
     // says more than the generic text of the code.
-    std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    std::string what = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl().easy_strerror(rc));
     const bool transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
                            rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
                            rc == CURLE_OPERATION_TIMEDOUT;
     throw HttpTransportError(req.method + " " + redact_url(req.url) + ": " + what + failure_hint(rc, tls_),
                              transient);
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;
 }
 

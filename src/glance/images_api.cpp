@@ -1,12 +1,11 @@
 #include "glance/images_api.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cctype>
 
 #include "glance/errors.hpp"
 #include "glance/retry.hpp"
+#include "hash/crypto_api.hpp"  // evp(): libcrypto, loaded at first use
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 
@@ -31,7 +30,7 @@ std::vector<std::string> ImagesApi::auth_headers() {
 
 std::string ImagesApi::new_image_id() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1)
+  if (hash::evp().RAND_bytes(b, sizeof b) != 1)
     throw Error(ErrorKind::Io, "", "no random bytes for an image id (OpenSSL RAND_bytes)");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant

@@ -1,19 +1,18 @@
 #pragma once
 // libguestfs handle ownership and result conversion, shared by the files in
 // src/guestfs/ (built only with IMGTOOL_WITH_GUESTFS).
-#include <guestfs.h>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "guestfs/guestfs_api.hpp"  // gfs(): libguestfs, loaded at first use
 #include "inspect/guest_child.hpp"
 
 namespace imgtool::inspect {
 
 struct GuestfsClose {
-  void operator()(guestfs_h* g) const noexcept { guestfs_close(g); }
+  void operator()(guestfs_h* g) const noexcept { gfs().close(g); }
 };
 using Guestfs = std::unique_ptr<guestfs_h, GuestfsClose>;
 

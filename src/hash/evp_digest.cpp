@@ -30,11 +30,11 @@ const AlgoInfo& info(HashAlgo a) noexcept {
 
 const EVP_MD* evp_md(HashAlgo a) noexcept {
   switch (a) {
-    case HashAlgo::md5: return EVP_md5();
-    case HashAlgo::sha1: return EVP_sha1();
-    case HashAlgo::sha256: return EVP_sha256();
-    case HashAlgo::sha384: return EVP_sha384();
-    case HashAlgo::sha512: return EVP_sha512();
+    case HashAlgo::md5: return hash::evp().md5();
+    case HashAlgo::sha1: return hash::evp().sha1();
+    case HashAlgo::sha256: return hash::evp().sha256();
+    case HashAlgo::sha384: return hash::evp().sha384();
+    case HashAlgo::sha512: return hash::evp().sha512();
   }
   return nullptr;
 }
@@ -61,9 +61,9 @@ size_t digest_size(HashAlgo a) noexcept {
 
 namespace hash {
 
-EvpDigest::EvpDigest(HashAlgo algo) : algo_(algo), ctx_(EVP_MD_CTX_new()) {
+EvpDigest::EvpDigest(HashAlgo algo) : algo_(algo), ctx_(evp().MD_CTX_new()) {
   const EVP_MD* md = evp_md(algo);
-  if (!ctx_ || md == nullptr || EVP_DigestInit_ex(ctx_.get(), md, nullptr) != 1)
+  if (!ctx_ || md == nullptr || evp().DigestInit_ex(ctx_.get(), md, nullptr) != 1)
     throw Error(ErrorKind::Unsupported, "",
                 std::string("OpenSSL cannot compute ") + to_string(algo) +
                     " (EVP_DigestInit_ex failed; FIPS mode forbids md5)");
@@ -72,7 +72,7 @@ EvpDigest::EvpDigest(HashAlgo algo) : algo_(algo), ctx_(EVP_MD_CTX_new()) {
 void EvpDigest::update(std::span<const std::byte> data) {
   if (finished_) throw Error(ErrorKind::Usage, "", "digest updated after it was finished");
   if (data.empty()) return;
-  if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
+  if (evp().DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
     throw Error(ErrorKind::Io, "", std::string("OpenSSL ") + to_string(algo_) + " update failed");
 }
 
@@ -81,7 +81,7 @@ std::string EvpDigest::finish_hex() {
   finished_ = true;
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1 || len != digest_size(algo_))
+  if (evp().DigestFinal_ex(ctx_.get(), md.data(), &len) != 1 || len != digest_size(algo_))
     throw Error(ErrorKind::Io, "", std::string("OpenSSL ") + to_string(algo_) + " final failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(size_t{len} * 2, '0');

@@ -1,13 +1,12 @@
 #pragma once
 // RAII wrapper of one OpenSSL EVP digest context (internal: the public
 // checksum.hpp stays free of OpenSSL: public headers include std and imgtool headers only).
-#include <openssl/evp.h>
-
 #include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
 
+#include "hash/crypto_api.hpp"  // evp(): libcrypto, loaded at first use
 #include "imgtool/checksum.hpp"
 
 namespace imgtool::hash {
@@ -22,7 +21,7 @@ class EvpDigest {
 
  private:
   struct CtxFree {
-    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+    void operator()(EVP_MD_CTX* c) const noexcept { evp().MD_CTX_free(c); }
   };
   HashAlgo algo_;
   std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;

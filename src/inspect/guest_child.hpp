@@ -24,6 +24,13 @@ struct ChildDisk {
 GuestFacts guestfs_inspect(const ChildDisk& disk, bool force_tcg,
                            const std::function<void(const std::string& accelerator)>& launched);
 
+// Loads libguestfs (src/guestfs/guestfs_api.hpp) in this process, once:
+// the runner calls it before vetting and forking, so that a missing library
+// is one clear Error(Unsupported) ("guest inspection needs libguestfs
+// (libguestfs.so.0): ...") and each child finds it loaded. Only defined when
+// the build has libguestfs.
+void load_guestfs();
+
 // Facts <-> JSON, for the pipe between the child and the parent.
 std::string facts_to_json(const GuestFacts& f);
 GuestFacts facts_from_json(const std::string& json);

@@ -148,7 +148,16 @@ Outcome run_attempt(const std::string& path, const inspect::ChildDisk& disk,
 }  // namespace
 
 bool guest_inspection_available() noexcept {
-  return IMGTOOL_HAVE_GUESTFS != 0;
+#if IMGTOOL_HAVE_GUESTFS
+  try {
+    inspect::load_guestfs();
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+#else
+  return false;
+#endif
 }
 
 GuestFacts inspect_guest(const std::string& path, const InspectOptions& opts) {
@@ -164,6 +173,7 @@ GuestFacts inspect_guest(std::shared_ptr<const ByteSource> src, const InspectOpt
               "this imgtool build has no guest inspection (built without libguestfs; "
               "install libguestfs-dev and rebuild with -DIMGTOOL_WITH_GUESTFS=ON)");
 #else
+  inspect::load_guestfs();  // before anything else: a missing libguestfs is the one error to report
   const std::string path = src->name();
   const inspect::VettedDisk vetted = inspect::vet(src, opts);
   inspect::ScratchDir scratch;  // outlives every child: removed once they are gone

@@ -16,7 +16,8 @@ TEST(GlanceAutoProperties, SkeletonGuestPropertiesOnARealImage) {
   // CI builds with libguestfs and installs the appliance's parts: a missing
   // one is a failure that says what to install, never a skip.
   if (!guest_inspection_available())
-    FAIL() << "this imgtool build has no libguestfs: apt-get install libguestfs-dev and configure with "
+    FAIL() << "this imgtool build has no libguestfs, or libguestfs.so.0 does not load: apt-get install "
+              "libguestfs-dev and configure with "
               "-DIMGTOOL_WITH_GUESTFS=ON";
   if (!have_tool("qemu-system-x86_64"))
     FAIL() << "no qemu-system-x86_64 for the libguestfs appliance: apt-get install qemu-system-x86";

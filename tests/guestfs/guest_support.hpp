@@ -32,7 +32,8 @@ inline constexpr const char* kQemu = "/usr/bin/qemu-system-x86_64";
 // everything is there.
 inline std::string missing_for_guest_inspection() {
   if (!guest_inspection_available())
-    return "this imgtool build has no libguestfs: apt-get install libguestfs-dev and configure with "
+    return "this imgtool build has no libguestfs, or libguestfs.so.0 does not load: apt-get install "
+           "libguestfs-dev and configure with "
            "-DIMGTOOL_WITH_GUESTFS=ON";
   if (::access(kQemu, X_OK) != 0)
     return std::string(kQemu) +
