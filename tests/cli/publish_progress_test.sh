@@ -32,10 +32,16 @@ grep -qE '^imgtool: progress: 100\.0%  64\.0/64\.0 MiB  [0-9.]+ MiB/s  ETA 0:00$
 /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok "stdout stays JSON" ||
   fail "stdout is not JSON: $(head -c 300 "$tmp/out")"
 
-# Unknown size (a conversion streamed into the body): bytes and rate, no ETA.
+# A conversion to raw: the size is the virtual size, known before the first byte.
 "$IMGTOOL" publish --dry-run -p --convert-to raw "$tmp/d.qcow2" >/dev/null 2>"$tmp/err2" || fail "convert dry run failed"
 last=$(last_progress "$tmp/err2")
-grep -qE '^imgtool: progress: 64\.0 MiB  [0-9.]+ MiB/s$' <<<"$last" && ok "unknown size: $last" ||
+grep -qE '^imgtool: progress: 100\.0%  64\.0/64\.0 MiB  [0-9.]+ MiB/s  ETA 0:00$' <<<"$last" &&
+  ok "raw conversion, known size: $last" || fail "raw conversion, last progress line: '$last' (stderr: $(cat "$tmp/err2"))"
+
+# Unknown size (a qcow2 streamed into the body): bytes and rate, no ETA.
+"$IMGTOOL" publish --dry-run -p --convert-to qcow2 "$tmp/d.raw" >/dev/null 2>"$tmp/err2" || fail "convert dry run failed"
+last=$(last_progress "$tmp/err2")
+grep -qE '^imgtool: progress: 64\.[0-9] MiB  [0-9.]+ MiB/s$' <<<"$last" && ok "unknown size: $last" ||
   fail "unknown size, last progress line: '$last' (stderr: $(cat "$tmp/err2"))"
 
 # On a terminal: redrawn in place with carriage returns, one final newline.
