@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `imgtool info` vs `qemu-img info` on a sparse 1 TiB qcow2 and a sparse 1 TiB
-# raw file, in the same hyperfine run, plus peak RSS (/usr/bin/time -f %M).
+# raw file, in the same hyperfine run (5 warm-ups, 40 runs, medians), plus
+# peak RSS (/usr/bin/time -f %M), the machine and its load before and after.
 # Usage: bench/info_bench.sh [IMGTOOL_BINARY]   (default: build/bin/imgtool)
 # Prints Markdown sections to paste into docs/performance.md: "info", then
 # "Startup" (interleaved rounds, medians; IMGTOOL_BENCH_ROUNDS, default 31).
@@ -9,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 imgtool=$(realpath -m "${1:-$root/build/bin/imgtool}")
 [ -x "$imgtool" ] || { echo "no imgtool binary at $imgtool (build first or pass its path)" >&2; exit 1; }
-for t in hyperfine qemu-img /usr/bin/time; do
+for t in hyperfine qemu-img /usr/bin/time lscpu; do
   command -v "$t" >/dev/null || { echo "missing $t (scripts/deps.sh test)" >&2; exit 1; }
 done
 work=$(mktemp -d)
@@ -21,7 +22,7 @@ truncate -s 1T big.raw
 if [ "${IMGTOOL_BENCH_ONLY:-}" != startup ]; then
 echo "## info"
 echo
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load (uptime) before: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Versions: $("$imgtool" --version), $(qemu-img --version | head -1), $(hyperfine --version)."
 echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Script: bench/info_bench.sh."
 echo
@@ -34,12 +35,12 @@ for img in big.qcow2 big.raw; do
   /usr/bin/python3 - "$img.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-print("| Command | wall mean ± σ [ms] | wall min [ms] | user+sys mean [ms] |")
-print("|:---|---:|---:|---:|")
+print("| Command | wall median [ms] | wall mean ± σ [ms] | wall min [ms] | user+sys mean [ms] |")
+print("|:---|---:|---:|---:|---:|")
 for x in r:
-    print(f"| `{x['command']}` | {x['mean']*1e3:.1f} ± {x['stddev']*1e3:.1f} | {x['min']*1e3:.1f} | {(x['user']+x['system'])*1e3:.1f} |")
+    print(f"| `{x['command']}` | {x['median']*1e3:.1f} | {x['mean']*1e3:.1f} ± {x['stddev']*1e3:.1f} | {x['min']*1e3:.1f} | {(x['user']+x['system'])*1e3:.1f} |")
 a, b = r[0], r[1]
-print(f"\nRatio imgtool/qemu-img: wall mean {a['mean']/b['mean']:.2f}, wall min {a['min']/b['min']:.2f}, "
+print(f"\nRatio imgtool/qemu-img: wall median {a['median']/b['median']:.2f}, wall min {a['min']/b['min']:.2f}, "
       f"CPU {(a['user']+a['system'])/(b['user']+b['system']):.2f}.")
 PY
   echo
@@ -49,6 +50,7 @@ PY
   done
   echo
 done
+echo "Load (uptime) after: $(cut -d' ' -f1-3 /proc/loadavg)."
 fi
 
 # ---- Startup ---------------------------------------------------------------------------

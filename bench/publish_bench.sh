@@ -7,9 +7,12 @@
 # (curl -T streams the file like imgtool does; --data-binary @FILE would
 # first read the whole file into memory) and, for conversion:
 #   4. the curl sequence on the raw file converted beforehand (the limit)
-#   5. qemu-img convert -O raw + openstack image create
+#   5. qemu-img convert -m 2 -W -O raw (its fastest settings) + openstack image create
 #   6. imgtool publish --convert-to raw (one pass, no temporary file)
-# Wall time: hyperfine mean; peak RSS: /usr/bin/time -f %M of one more run.
+# Wall time: hyperfine median of RUNS runs after one warm-up, `sync` before
+# each run, the images made by a run deleted after it; peak RSS:
+# /usr/bin/time -f %M of one more run. The machine and its load (uptime
+# before and after) are printed with the tables.
 # Usage: bench/publish_bench.sh [IMGTOOL] [RUNS]   (Glance must be running)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,13 +54,15 @@ curl_q="$work/curl.sh $img"
 osc_q="openstack image create --disk-format qcow2 --container-format bare --file $img bench-osc"
 imgtool_q="$IMGTOOL publish --name bench-imgtool $img"
 curl_r="$work/curl.sh $work/pre.raw"
-osc_r="qemu-img convert -O raw $img $work/tmp.raw && openstack image create --disk-format raw --container-format bare --file $work/tmp.raw bench-osc-raw"
+osc_r="qemu-img convert -m 2 -W -O raw $img $work/tmp.raw && openstack image create --disk-format raw --container-format bare --file $work/tmp.raw bench-osc-raw"
 imgtool_r="$IMGTOOL publish --convert-to raw --name bench-imgtool-raw $img"
 
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-hyperfine --runs "$RUNS" --export-json "$work/upload.json" --cleanup "$cleanup_cmd" \
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+echo "load before (uptime): $(cut -d' ' -f1-3 /proc/loadavg)"
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$work/upload.json" --prepare "$cleanup_cmd; sync" --cleanup "$cleanup_cmd" \
   -n "curl sequence" "$curl_q" -n "openstack image create" "$osc_q" -n "imgtool publish" "$imgtool_q"
-hyperfine --runs "$RUNS" --export-json "$work/convert.json" --cleanup "$cleanup_cmd; rm -f $work/tmp.raw" \
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$work/convert.json" \
+  --prepare "$cleanup_cmd; rm -f $work/tmp.raw; sync" --cleanup "$cleanup_cmd; rm -f $work/tmp.raw" \
   -n "curl sequence on the pre-converted raw" "$curl_r" \
   -n "qemu-img convert + openstack image create" "$osc_r" \
   -n "imgtool publish --convert-to raw" "$imgtool_r"
@@ -77,11 +82,11 @@ table() {  # table JSON KEY-PREFIX
   /usr/bin/python3 - "$1" "${mem[${2}1]}" "${mem[${2}2]}" "${mem[${2}3]}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-limit = r[0]["mean"]
-print("| client | mean (s) | vs the curl limit | peak RSS (MiB) |")
-print("|---|---:|---:|---:|")
+limit = r[0]["median"]
+print("| client | median (s) | min–max (s) | vs the curl limit | peak RSS (MiB) |")
+print("|---|---:|---:|---:|---:|")
 for x, m in zip(r, sys.argv[2:]):
-    print("| %s | %.2f ± %.2f | %+.1f %% | %s |" % (x["command"], x["mean"], x["stddev"] or 0, 100 * (x["mean"] / limit - 1), m))
+    print("| %s | %.2f | %.2f–%.2f | %+.1f %% | %s |" % (x["command"], x["median"], x["min"], x["max"], 100 * (x["median"] / limit - 1), m))
 PY
 }
 echo
@@ -89,4 +94,4 @@ table "$work/upload.json" q
 echo
 table "$work/convert.json" r
 echo
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load after (uptime): $(cut -d' ' -f1-3 /proc/loadavg)"

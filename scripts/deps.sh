@@ -12,8 +12,9 @@ build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4
 # Tests: the real qemu-img/qemu-io (golden outputs), clang for the libFuzzer
 # harnesses, third-party readers as second opinions, a real Keystone +
 # Glance (python libraries only, no service packages; see tests/glance/), and
-# man-db + groff-base to render the man page.
-test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils python3-libvmdk libqcow-utils curl
+# man-db + groff-base to render the man page, faketime (output must not depend
+# on the clock).
+test_pkgs=(clang faketime libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils python3-libvmdk libqcow-utils curl
   python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine
   genisoimage fdisk gdisk time strace stunnel4 openssl 7zip xz-utils bzip2 zstd man-db groff-base)
 # Guest inspection (optional feature): libguestfs + a kernel for its

@@ -12,6 +12,12 @@
 // for a plan (needs_plan): a first pass with the same chunking and the same
 // zero test collects the data clusters, then the copy pass runs.
 //
+// Determinism: the writer sees the clusters in guest order whatever the
+// number of workers and whichever finishes first, so host offsets follow
+// guest order. Writers that stamp an identifier into their output (vmdk's
+// CID) get it from a digest of the data (content_digest.hpp): the workers
+// hash each data cluster, the consumer chains the digests in guest order.
+//
 // Interrupts: the planner, the consumer and the workers poll
 // throw_if_interrupted() (the workers before the read and between clusters
 // they compress), so after a signal the consumer throws within one chunk or
@@ -20,8 +26,10 @@
 // many workers compressing, finishing every job in flight took over 1 s.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <thread>
 
+#include "convert/content_digest.hpp"
 #include "convert/ordered_pool.hpp"
 #include "convert/writers.hpp"
 #include "imgtool/cancel.hpp"
@@ -67,6 +75,7 @@ struct Done {
   std::span<std::byte> data;                     // the chunk's bytes, inside buf (page aligned)
   std::vector<uint8_t> nonzero;                  // one flag per zero-detection unit
   std::vector<std::vector<std::byte>> prepared;  // compressing writers: one per non-zero cluster
+  std::vector<convert::ClusterDigest> digests;   // when hashing: one per non-zero cluster
 };
 
 // Turns the extent map into chunks that cover every Data extent (widened to
@@ -135,24 +144,34 @@ class Pipeline {
     st_.threads = workers_;
   }
 
-  // Plan pass: the guest ranges (whole clusters) the copy pass will write.
-  std::vector<std::pair<uint64_t, uint64_t>> plan(uint64_t progress_total) {
+  // Plan pass: the guest ranges (whole clusters) the copy pass will write,
+  // and with `digest` the content digest of their data.
+  std::vector<std::pair<uint64_t, uint64_t>> plan(uint64_t progress_total,
+                                                  std::optional<convert::ContentDigest>* digest) {
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
-    run(true, [&](Done& d) {
+    std::optional<convert::ContentHasher> hasher;
+    if (digest) hasher.emplace(vsize_);
+    run(true, hasher.has_value(), [&](Done& d) {
       for_each_run(d, [&](uint64_t off, uint64_t len) {
         if (!ranges.empty() && ranges.back().first + ranges.back().second == off)
           ranges.back().second += len;
         else
           ranges.emplace_back(off, len);
       });
+      if (hasher) chain_digests(*hasher, d);
       report(d.job.off + d.job.len, progress_total);
     });
+    if (digest) *digest = hasher->finish();
     return ranges;
   }
 
-  void copy(uint64_t progress_base, uint64_t progress_total) {
+  // Copy pass; with `hash`, returns the content digest of what it wrote.
+  std::optional<convert::ContentDigest> copy(uint64_t progress_base, uint64_t progress_total, bool hash) {
     const uint64_t c = w_.cluster_size();
-    run(false, [&](Done& d) {
+    std::optional<convert::ContentHasher> hasher;
+    if (hash) hasher.emplace(vsize_);
+    run(false, hash, [&](Done& d) {
+      if (hasher) chain_digests(*hasher, d);
       if (w_.compresses()) {
         size_t k = 0;
         for_each_run(d, [&](uint64_t off, uint64_t len) {
@@ -171,9 +190,24 @@ class Pipeline {
       }
       report(progress_base + d.job.off + d.job.len, progress_total);
     });
+    if (!hasher) return std::nullopt;
+    return hasher->finish();
   }
 
  private:
+  // Feeds the chunk's cluster digests to `h` in guest order (the order
+  // work() computed them in: non-zero units, then clusters within each).
+  void chain_digests(convert::ContentHasher& h, const Done& d) {
+    const uint64_t c = w_.cluster_size();
+    size_t k = 0;
+    for_each_run(d, [&](uint64_t off, uint64_t len) {
+      for (uint64_t x = off; x < off + len; x += c) {
+        if (k >= d.digests.size()) throw Error(ErrorKind::Usage, "", "internal: cluster digests missing");
+        h.add(x, std::min(c, off + len - x), d.digests[k++]);
+      }
+    });
+  }
+
   // Calls fn(off, len) for each maximal run of non-zero units of a chunk.
   template <class Fn>
   void for_each_run(const Done& d, Fn&& fn) {
@@ -193,7 +227,7 @@ class Pipeline {
     }
   }
 
-  Done work(Job& j, bool scan_only, convert::BufferPool& buffers) const {
+  Done work(Job& j, bool scan_only, bool hash, convert::BufferPool& buffers) const {
     throw_if_interrupted();  // a queued job is not worth reading after a signal
     Done d;
     d.job = j;
@@ -209,15 +243,17 @@ class Pipeline {
         d.nonzero[static_cast<size_t>(u)] = !is_zero(data.data() + a, static_cast<size_t>(b - a));
       }
     }
-    if (!scan_only && w_.compresses()) {
+    const bool prepare = !scan_only && w_.compresses();
+    if (prepare || hash) {
       const uint64_t c = w_.cluster_size();
       for (uint64_t u = 0; u < units; ++u) {
         if (!d.nonzero[static_cast<size_t>(u)]) continue;
         const uint64_t a = u * unit_, b = std::min(a + unit_, j.len);
         for (uint64_t x = a; x < b; x += c) {
           throw_if_interrupted();  // compression is the slow part of a job
-          d.prepared.push_back(w_.prepare(
-              j.off + x, data.subspan(static_cast<size_t>(x), static_cast<size_t>(std::min(c, b - x)))));
+          const auto cluster = data.subspan(static_cast<size_t>(x), static_cast<size_t>(std::min(c, b - x)));
+          if (hash) d.digests.push_back(convert::cluster_digest(cluster));
+          if (prepare) d.prepared.push_back(w_.prepare(j.off + x, cluster));
         }
       }
     }
@@ -225,11 +261,11 @@ class Pipeline {
   }
 
   template <class Consume>
-  void run(bool scan_only, Consume&& consume) {
+  void run(bool scan_only, bool hash, Consume&& consume) {
     ChunkPlanner planner(src_, unit_, chunk_, !detect_);
     convert::BufferPool buffers(static_cast<size_t>(chunk_));
     convert::OrderedPool<Job, Done> pool(workers_, window_,
-                                         [&](Job& j) { return work(j, scan_only, buffers); });
+                                         [&](Job& j) { return work(j, scan_only, hash, buffers); });
     bool more = true;
     for (;;) {
       while (more && pool.can_submit()) {
@@ -270,6 +306,8 @@ class CountingWriter final : public TargetWriter {
   uint64_t cluster_size() const override { return in_.cluster_size(); }
   bool needs_plan() const override { return in_.needs_plan(); }
   bool compresses() const override { return in_.compresses(); }
+  bool wants_content_digest() const override { return in_.wants_content_digest(); }
+  void set_content_digest(const convert::ContentDigest& d) override { in_.set_content_digest(d); }
   void begin(const convert::TargetPlan& p) override { in_.begin(p); }
   std::vector<std::byte> prepare(uint64_t off, std::span<const std::byte> d) const override {
     return in_.prepare(off, d);
@@ -307,12 +345,14 @@ ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOption
   const uint64_t total = st.virtual_size * (w.needs_plan() ? 2 : 1);
   if (opts.progress) opts.progress(0, total);
   if (w.needs_plan()) {
-    plan.data_ranges = p.plan(total);
+    plan.data_ranges = p.plan(total, w.wants_content_digest() ? &plan.content_digest : nullptr);
     plan.data_ranges_known = true;
     st.two_pass = true;
   }
   w.begin(plan);
-  p.copy(st.two_pass ? st.virtual_size : 0, total);
+  const std::optional<convert::ContentDigest> digest =
+      p.copy(st.two_pass ? st.virtual_size : 0, total, w.wants_content_digest() && !plan.content_digest);
+  if (digest) w.set_content_digest(*digest);
   w.end();
   throw_if_interrupted();
   sink.finish();

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "convert/content_digest.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/sink.hpp"
 
@@ -37,6 +39,9 @@ struct TargetPlan {
   // virtual_size). Empty ranges are never listed.
   std::vector<std::pair<uint64_t, uint64_t>> data_ranges;  // (offset, length)
   bool data_ranges_known = false;                          // false: writer must not depend on them
+  // The digest of the guest data (content_digest.hpp), when a plan pass ran
+  // for a writer that wants_content_digest().
+  std::optional<ContentDigest> content_digest;
 };
 
 class TargetWriter {
@@ -49,6 +54,14 @@ class TargetWriter {
   virtual bool needs_plan() const { return false; }
   // Whether prepare() does real work (compression) worth parallelizing.
   virtual bool compresses() const { return false; }
+  // Whether the output carries identifiers derived from the guest data
+  // (vmdk's CID). The pipeline then hashes every data cluster it hands over
+  // (ContentHasher) and gives the result in TargetPlan::content_digest when
+  // a plan pass ran, else to set_content_digest() after the last cluster and
+  // before end(). A writer on a non-seekable sink that needs the identifier
+  // before the data must therefore ask for a plan (needs_plan()).
+  virtual bool wants_content_digest() const { return false; }
+  virtual void set_content_digest(const ContentDigest& d) { (void)d; }
   virtual void begin(const TargetPlan& plan) = 0;
   // Pure and thread-safe: turns one cluster of guest data into what
   // write_prepared() takes (compressed bytes, marker framing...). Default: copy.

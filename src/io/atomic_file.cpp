@@ -15,6 +15,7 @@
 #include "io/file_sinks.hpp"
 #include "io/temp_file.hpp"
 #include "io/unique_fd.hpp"
+#include "io/writeback.hpp"
 
 namespace imgtool {
 namespace {
@@ -43,6 +44,10 @@ class AtomicFile final : public ByteSink {
     flush_hole();
     if (int err = io::pwrite_all(tmp_.fd(), data, pos_)) throw io::write_error(dst_, err, pos_);
     pos_ += data.size();
+    // Durable output: write back while converting, so that finish()'s fsync
+    // has little left (io/writeback.hpp). -t unsafe leaves it to the kernel.
+    if (fsync_)
+      if (int err = wb_.advance(tmp_.fd(), pos_)) throw io::write_error(dst_, err, pos_);
   }
 
   void write_zeros(uint64_t len) override {
@@ -110,6 +115,7 @@ class AtomicFile final : public ByteSink {
   std::string target_;
   const bool fsync_;
   io::TempFile tmp_;  // declared after dst_ and target_: made from them
+  io::WritebackBehind wb_;
   uint64_t pos_ = 0;
   bool pending_hole_ = false;
 };

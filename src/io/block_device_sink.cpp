@@ -16,6 +16,7 @@
 #include "io/fd_write.hpp"
 #include "io/file_sinks.hpp"
 #include "io/unique_fd.hpp"
+#include "io/writeback.hpp"
 #include "io/zero_range.hpp"
 
 namespace imgtool::io {
@@ -68,6 +69,9 @@ class BlockDeviceSink final : public ByteSink {
     flush_zeros();
     if (int err = pwrite_all(fd_.get(), data, pos_)) throw write_error(dst_, err, pos_, kPartial);
     pos_ += data.size();
+    // The device is always fsynced at the end: write back while converting
+    // so that the fsync has little left (io/writeback.hpp).
+    if (int err = wb_.advance(fd_.get(), pos_)) throw write_error(dst_, err, pos_, kPartial);
   }
 
   void write_zeros(uint64_t len) override {
@@ -118,6 +122,7 @@ class BlockDeviceSink final : public ByteSink {
   uint64_t size_ = 0;
   uint64_t sector_ = 512;  // logical sector: the unit the device zeroes in
   uint64_t pos_ = 0;
+  WritebackBehind wb_;
   bool pending_zeros_ = false;
   uint64_t zeros_from_ = 0;  // start of the pending run of zeros, when pending_zeros_
 };

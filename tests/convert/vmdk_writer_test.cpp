@@ -100,6 +100,13 @@ void drive(TargetWriter& w, ByteSink& sink, const RawImage& raw, DriveOptions o 
         plan.data_ranges.emplace_back(off, buf.size());
     }
   }
+  // The content digest (the CID comes from it), as the pipeline computes it:
+  // from the plan pass on streams, after the copy pass on files.
+  ContentHasher hasher(raw.size);
+  for (const auto& [off, buf] : clusters)
+    hasher.add(off, buf.size(), cluster_digest(std::as_bytes(std::span(buf.data(), buf.size()))));
+  const ContentDigest digest = hasher.finish();
+  if (w.wants_content_digest() && plan.data_ranges_known) plan.content_digest = digest;
   w.begin(plan);
   if (w.compresses()) {
     for (const auto& [off, buf] : clusters) {
@@ -119,6 +126,7 @@ void drive(TargetWriter& w, ByteSink& sink, const RawImage& raw, DriveOptions o 
       i = j;
     }
   }
+  if (w.wants_content_digest() && !plan.content_digest) w.set_content_digest(digest);
   w.end();
   sink.finish();
 }
@@ -484,6 +492,7 @@ TEST(VmdkWriter, OutOfOrderGrainsAreRejected) {
     plan.virtual_size = 4 * kG;
     plan.data_ranges_known = true;
     plan.data_ranges = {{0, 4 * kG}};
+    plan.content_digest = ContentDigest{};
     w->begin(plan);
     std::vector<std::byte> g(kG, std::byte{1});
     w->write_prepared(kG, kG, w->prepare(kG, g));

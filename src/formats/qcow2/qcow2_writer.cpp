@@ -104,15 +104,28 @@ class Qcow2Writer final : public convert::TargetWriter {
     if (payload.size() < c_) sink_.write_zeros(c_ - payload.size());
   }
 
+  // A run of data clusters. The clusters of one L2 table's range get
+  // consecutive host clusters (the table itself follows them), so each such
+  // piece of the run goes out with one sink write instead of one per
+  // cluster (a 2 MiB chunk of 64 KiB clusters: 1 write instead of 32).
   void write_data(uint64_t off, std::span<const std::byte> data) override {
     for (uint64_t done = 0; done < data.size();) {
-      const uint64_t n = std::min<uint64_t>(c_, data.size() - done);
-      uint64_t g = enter_cluster(off + done);
+      const uint64_t g = enter_cluster(off + done);
       pad_to_cluster();
-      set_l2(g, sink_.position() | kOflagCopied);
+      const uint64_t host = sink_.position();
+      const uint64_t table_end = (g / l2_entries_ + 1) * l2_entries_;
+      // Compressed images count references per host cluster as they go:
+      // one cluster at a time there.
+      const uint64_t clusters =
+          o_.compress ? 1 : std::min(io::div_round_up(data.size() - done, c_), table_end - g);
+      const uint64_t n = std::min(clusters * c_, data.size() - done);
+      for (uint64_t k = 0; k < clusters; ++k) {
+        const uint64_t gk = k == 0 ? g : enter_cluster(off + done + k * c_);
+        set_l2(gk, (host + k * c_) | kOflagCopied);
+      }
       note_data_clusters(1);
       sink_.write(data.subspan(static_cast<size_t>(done), static_cast<size_t>(n)));
-      if (n < c_) sink_.write_zeros(c_ - n);
+      if (n < clusters * c_) sink_.write_zeros(clusters * c_ - n);
       done += n;
     }
   }

@@ -3,9 +3,13 @@
 // qemu's vmdk_co_do_create template plus open-vmdk's encoding and
 // ddb.longContentID lines). The header bytes themselves are encoded by
 // encode_sparse_header() (vmdk_sparse_header.cpp), next to their parser.
+//
+// qemu and VMware pick the CID at random. imgtool derives it from the digest
+// of the guest data, so that converting the same source twice gives the same
+// bytes (docs/convert.md, "Deterministic output"); it still changes whenever
+// the content does, which is what a content ID is for.
 #include <algorithm>
 #include <cstdio>
-#include <random>
 
 #include "formats/vmdk/vmdk_writer.hpp"
 #include "imgtool/error.hpp"
@@ -14,22 +18,30 @@
 namespace imgtool::vmdk {
 namespace {
 
-// A CID VMware accepts: random, never kNoParentCid or 0xfffffffe (open-vmdk
-// sparse.c avoids both).
-uint32_t random_cid(std::mt19937& rng) {
-  for (;;) {
-    uint32_t cid = static_cast<uint32_t>(rng());
-    if (cid != kNoParentCid && cid != 0xfffffffeu) return cid;
-  }
-}
-
 std::string hex8(uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08x", v);
   return buf;
 }
 
+uint32_t be32_at(const convert::ContentDigest& d, size_t at) {
+  return (uint32_t{std::to_integer<uint8_t>(d[at])} << 24) |
+         (uint32_t{std::to_integer<uint8_t>(d[at + 1])} << 16) |
+         (uint32_t{std::to_integer<uint8_t>(d[at + 2])} << 8) | uint32_t{std::to_integer<uint8_t>(d[at + 3])};
+}
+
 }  // namespace
+
+ContentIds content_ids(const convert::ContentDigest& d) {
+  ContentIds ids;
+  ids.cid = be32_at(d, 0);
+  // Never kNoParentCid or 0xfffffffe, which VMware reserves (open-vmdk
+  // sparse.c avoids both).
+  if (ids.cid >= 0xfffffffeu) ids.cid -= 2;
+  // longContentID: 128 bits whose last 32 are the CID (open-vmdk).
+  ids.long_content_id = hex8(be32_at(d, 4)) + hex8(be32_at(d, 8)) + hex8(be32_at(d, 12)) + hex8(ids.cid);
+  return ids;
+}
 
 SparseHeader writer_header() {
   SparseHeader h;
@@ -71,26 +83,19 @@ std::string extent_file_name(const std::string& sink_name) {
 }
 
 std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity,
-                                       const std::string& extent_file) {
-  std::random_device rd;
-  std::mt19937 rng(rd());
-  const uint32_t cid = random_cid(rng);
+                                       const std::string& extent_file, const ContentIds& ids) {
   // Geometry as VMware writes it: 16 heads for IDE, 255 otherwise, 63
   // sectors per track; cylinders capped at 65535 (open-vmdk).
   const uint64_t heads = o.adapter_type == "ide" ? 16 : 255;
   const uint64_t cylinders = std::min<uint64_t>(capacity / (63 * heads), 65535);
   const char* create_type =
       o.subformat == Subformat::StreamOptimized ? "streamOptimized" : "monolithicSparse";
-  // longContentID: 128 random bits whose last 32 are the CID (open-vmdk).
-  const std::string long_content_id = hex8(static_cast<uint32_t>(rng())) +
-                                      hex8(static_cast<uint32_t>(rng())) +
-                                      hex8(static_cast<uint32_t>(rng())) + hex8(cid);
 
   std::string d;
   d += "# Disk DescriptorFile\n";
   d += "version=1\n";
   d += "encoding=\"UTF-8\"\n";
-  d += "CID=" + hex8(cid) + "\n";
+  d += "CID=" + hex8(ids.cid) + "\n";
   d += "parentCID=" + hex8(kNoParentCid) + "\n";
   d += std::string("createType=\"") + create_type + "\"\n";
   d += "\n# Extent description\n";
@@ -102,7 +107,7 @@ std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity
   d += "ddb.geometry.sectors = \"63\"\n";
   d += "ddb.adapterType = \"" + o.adapter_type + "\"\n";
   d += "ddb.toolsVersion = \"" + o.toolsversion + "\"\n";
-  d += "ddb.longContentID = \"" + long_content_id + "\"\n";
+  d += "ddb.longContentID = \"" + ids.long_content_id + "\"\n";
 
   const size_t size = kDescriptorSectors * kSector;
   // Options and the file name are length-capped, so this holds; keep the
@@ -114,6 +119,30 @@ std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity
   std::vector<std::byte> out(size);
   std::transform(d.begin(), d.end(), out.begin(), [](char c) { return std::byte(c); });
   return out;
+}
+
+void DescriptorStamp::write(const convert::TargetPlan& plan, uint64_t capacity) {
+  capacity_ = capacity;
+  at_ = sink_.position();
+  if (plan.content_digest) {
+    digest_ = plan.content_digest;
+    final_ = true;
+  } else if (!sink_.seekable()) {
+    throw Error(ErrorKind::Usage, sink_.name(),
+                "internal: a vmdk written to a stream needs the content digest from a plan pass");
+  }
+  sink_.write(bytes(digest_.value_or(convert::ContentDigest{})));
+}
+
+void DescriptorStamp::finish() {
+  if (final_) return;
+  if (!digest_) throw Error(ErrorKind::Usage, sink_.name(), "internal: vmdk writer got no content digest");
+  sink_.pwrite(at_, bytes(*digest_));
+  final_ = true;
+}
+
+std::vector<std::byte> DescriptorStamp::bytes(const convert::ContentDigest& d) const {
+  return make_descriptor(o_, capacity_, extent_file_name(sink_.name()), content_ids(d));
 }
 
 }  // namespace imgtool::vmdk

@@ -71,6 +71,8 @@ class SparseWriter final : public convert::TargetWriter {
   // Files get one pass over the source (tables patched per GT with pwrite);
   // streams need the plan to write the tables first.
   bool needs_plan() const override { return !sink_.seekable(); }
+  bool wants_content_digest() const override { return true; }  // CID
+  void set_content_digest(const convert::ContentDigest& d) override { stamp_.set_digest(d); }
 
   void begin(const convert::TargetPlan& plan) override {
     const std::string& name = sink_.name();
@@ -101,7 +103,7 @@ class SparseWriter final : public convert::TargetWriter {
     h.gd_offset = gd_offset_;
     h.overhead = overhead_;
     sink_.write(encode_sparse_header(h));
-    sink_.write(make_descriptor(opts_, capacity_, extent_file_name(name)));
+    stamp_.write(plan, capacity_);
     write_directory_and_tables(rgd_offset_);
     write_directory_and_tables(gd_offset_);
     sink_.write_zeros((overhead_ - (gd_offset_ + gd_sectors_ + gt_count_ * kGtSectors)) * kSector);
@@ -170,6 +172,7 @@ class SparseWriter final : public convert::TargetWriter {
     } else if (gt_used_) {
       flush_gt();
     }
+    stamp_.finish();
   }
 
  private:
@@ -237,6 +240,7 @@ class SparseWriter final : public convert::TargetWriter {
 
   ByteSink& sink_;
   WriterOptions opts_;
+  DescriptorStamp stamp_{sink_, opts_};
   uint64_t virtual_size_ = 0;
   uint64_t capacity_ = 0;
   uint64_t gt_count_ = 0;

@@ -15,6 +15,9 @@
 //   EOS             marker {0, 0, 0}
 //
 // So the whole file goes through any ByteSink (an upload body, a hash tee).
+// The descriptor's CID is derived from the data (DescriptorStamp): on a file
+// it is patched at the end, on a stream it comes from a plan pass over the
+// source (needs_plan()), so a stream reads the source twice.
 // When the sink is a seekable file, end() also patches the real gdOffset into
 // the first header: the footer stays valid for VMware and qemu, and Glance's
 // format inspector before 2024.2 (e.g. Debian 12's glance 25), which refuses
@@ -42,6 +45,12 @@ class StreamWriter final : public convert::TargetWriter {
 
   uint64_t cluster_size() const override { return kGrainBytes; }
   bool compresses() const override { return true; }
+  // The descriptor (with the CID, derived from the data) comes before the
+  // data: on a stream the digest must come from a plan pass. Files get one
+  // pass and a patched descriptor.
+  bool needs_plan() const override { return !sink_.seekable(); }
+  bool wants_content_digest() const override { return true; }
+  void set_content_digest(const convert::ContentDigest& d) override { stamp_.set_digest(d); }
 
   void begin(const convert::TargetPlan& plan) override {
     virtual_size_ = plan.virtual_size;
@@ -59,7 +68,7 @@ class StreamWriter final : public convert::TargetWriter {
     header_.overhead = kStreamOverhead;
     header_.compress_algorithm = kCompressDeflate;
     write_sector(encode_sparse_header(header_));
-    sink_.write(make_descriptor(opts_, capacity_, extent_file_name(sink_.name())));
+    stamp_.write(plan, capacity_);
     sink_.write_zeros((kStreamOverhead - kDescriptorSector - kDescriptorSectors) * kSector);
   }
 
@@ -132,6 +141,7 @@ class StreamWriter final : public convert::TargetWriter {
     write_sector(footer_sector);
     write_sector(encode_marker(0, kMarkerEos));
     if (sink_.seekable()) sink_.pwrite(start_, footer_sector);
+    stamp_.finish();
   }
 
  private:
@@ -159,6 +169,7 @@ class StreamWriter final : public convert::TargetWriter {
 
   ByteSink& sink_;
   WriterOptions opts_;
+  DescriptorStamp stamp_{sink_, opts_};
   SparseHeader header_;
   uint64_t virtual_size_ = 0;
   uint64_t capacity_ = 0;

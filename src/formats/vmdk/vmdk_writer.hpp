@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,43 @@ SparseHeader writer_header();
 // capacity-0 sparse extent) and above `max_capacity` sectors.
 uint64_t capacity_sectors(uint64_t virtual_size, uint64_t max_capacity, const std::string& target);
 
+// The descriptor's identifiers, derived from the content digest of the
+// conversion (convert/content_digest.hpp): CID = the digest's first 4 bytes
+// read big-endian (ffffffff and fffffffe, which VMware reserves, lowered by
+// 2); longContentID = hex of bytes 4..15, then the CID.
+struct ContentIds {
+  uint32_t cid = 0;
+  std::string long_content_id;
+};
+ContentIds content_ids(const convert::ContentDigest& d);
+
 // The embedded descriptor, NUL-padded to kDescriptorSectors sectors.
 // `extent_file` comes from extent_file_name().
 std::vector<std::byte> make_descriptor(const WriterOptions& o, uint64_t capacity,
-                                       const std::string& extent_file);
+                                       const std::string& extent_file, const ContentIds& ids);
+
+// The descriptor's identifiers come from the data, which a writer on a file
+// has seen only at the end: write() puts the descriptor at the sink's
+// position, with the final IDs when the plan pass gave the digest, else with
+// placeholders that finish() patches (one pwrite, so files only; a stream
+// without the plan's digest is refused: the pipeline runs a plan pass for
+// writers on streams that want the digest).
+class DescriptorStamp {
+ public:
+  DescriptorStamp(ByteSink& sink, const WriterOptions& o) : sink_(sink), o_(o) {}
+  void write(const convert::TargetPlan& plan, uint64_t capacity);
+  void set_digest(const convert::ContentDigest& d) { digest_ = d; }
+  void finish();
+
+ private:
+  std::vector<std::byte> bytes(const convert::ContentDigest& d) const;
+  ByteSink& sink_;
+  const WriterOptions& o_;
+  uint64_t capacity_ = 0;
+  uint64_t at_ = 0;  // sink offset of the descriptor
+  std::optional<convert::ContentDigest> digest_;
+  bool final_ = false;  // written with the final IDs
+};
 
 // Basename of the sink name reduced to characters every reader accepts in the
 // extent line (no '/', no quotes, ASCII only: Glance's descriptor check).
