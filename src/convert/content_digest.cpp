@@ -2,12 +2,11 @@
 // (src/convert/content_digest.hpp has the definition of the digest).
 #include "convert/content_digest.hpp"
 
-#include <openssl/evp.h>
-
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "hash/crypto_api.hpp"
 #include "imgtool/error.hpp"
 
 namespace imgtool::convert {
@@ -23,28 +22,35 @@ void le64(unsigned char* p, uint64_t v) {
 
 }  // namespace
 
+// OpenSSL through the table that opens libcrypto at first use
+// (src/hash/crypto_api.hpp): only a conversion to vmdk needs this digest.
 struct ContentHasher::Ctx {
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  ~Ctx() { EVP_MD_CTX_free(md); }
+  EVP_MD_CTX* md = hash::evp().MD_CTX_new();
+  ~Ctx() { hash::evp().MD_CTX_free(md); }
 };
 
 ClusterDigest cluster_digest(std::span<const std::byte> data) {
   ClusterDigest out{};
   unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &n, EVP_sha256(),
-                 nullptr) != 1 ||
-      n != out.size())
-    fail("cluster digest");
+  const hash::EvpApi& e = hash::evp();
+  EVP_MD_CTX* md = e.MD_CTX_new();
+  const bool ok = md != nullptr && e.DigestInit_ex(md, e.sha256(), nullptr) == 1 &&
+                  e.DigestUpdate(md, data.data(), data.size()) == 1 &&
+                  e.DigestFinal_ex(md, reinterpret_cast<unsigned char*>(out.data()), &n) == 1 &&
+                  n == out.size();
+  e.MD_CTX_free(md);
+  if (!ok) fail("cluster digest");
   return out;
 }
 
 ContentHasher::ContentHasher(uint64_t virtual_size) : ctx_(std::make_unique<Ctx>()) {
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1) fail("init");
+  if (ctx_->md == nullptr || hash::evp().DigestInit_ex(ctx_->md, hash::evp().sha256(), nullptr) != 1)
+    fail("init");
   constexpr std::string_view kTag = "imgtool-content-v1";
   unsigned char size[8];
   le64(size, virtual_size);
-  if (EVP_DigestUpdate(ctx_->md, kTag.data(), kTag.size()) != 1 ||
-      EVP_DigestUpdate(ctx_->md, size, sizeof size) != 1)
+  if (hash::evp().DigestUpdate(ctx_->md, kTag.data(), kTag.size()) != 1 ||
+      hash::evp().DigestUpdate(ctx_->md, size, sizeof size) != 1)
     fail("update");
 }
 
@@ -55,13 +61,14 @@ void ContentHasher::add(uint64_t guest_offset, uint64_t length, const ClusterDig
   le64(rec, guest_offset);
   le64(rec + 8, length);
   std::memcpy(rec + 16, d.data(), d.size());
-  if (EVP_DigestUpdate(ctx_->md, rec, sizeof rec) != 1) fail("update");
+  if (hash::evp().DigestUpdate(ctx_->md, rec, sizeof rec) != 1) fail("update");
 }
 
 ContentDigest ContentHasher::finish() {
   ContentDigest out{};
   unsigned int n = 0;
-  if (EVP_DigestFinal_ex(ctx_->md, reinterpret_cast<unsigned char*>(out.data()), &n) != 1 || n != out.size())
+  if (hash::evp().DigestFinal_ex(ctx_->md, reinterpret_cast<unsigned char*>(out.data()), &n) != 1 ||
+      n != out.size())
     fail("final");
   return out;
 }

@@ -2,7 +2,8 @@
 # Startup: the commands that read and write images (info, check, compare,
 # map, measure, checksum, convert, publish --dry-run, --version) load no
 # libcurl, libguestfs or libvirt, and those that compute no digest (all but
-# checksum, convert --checksum and publish) no libcrypto either; imgtool
+# checksum, convert --checksum, convert to vmdk (its CID is a digest of the
+# content) and publish) no libcrypto either; imgtool
 # opens libcurl when it first talks to Keystone, libguestfs when it first
 # inspects and libcrypto at the first digest (cmake/LazyLibraries.cmake).
 # What a process loaded is read from the dynamic loader's own log
@@ -88,7 +89,7 @@ check_lean version "$lean_re" --version
 check_lean info "$lean_re" info "$img"
 check_lean info_json "$lean_re" info --output=json "$img"
 check_lean check "$lean_re" check "$img"
-check_lean convert "$lean_re" convert -O vmdk "$img" "$tmp/out.vmdk"
+check_lean convert "$lean_re" convert -O qcow2 "$img" "$tmp/out-lean.qcow2"
 check_lean compare "$lean_re" compare "$img" "$img"
 check_lean map "$lean_re" map "$img"
 check_lean measure "$lean_re" measure -O qcow2 "$img"
@@ -96,6 +97,7 @@ check_lean measure "$lean_re" measure -O qcow2 "$img"
 check_lean checksum "$net_re" checksum "$img"
 check_lean convert_checksum "$net_re" convert --checksum -O qcow2 "$img" "$tmp/out.qcow2"
 check_lean dry_run "$net_re" publish --dry-run "$img"
+check_lean convert_vmdk "$net_re" convert -O vmdk "$img" "$tmp/out.vmdk"
 if grep -q "/$crypto_soname" "$tmp/checksum.libs"; then
   crypto_path=$(grep "/$crypto_soname" "$tmp/checksum.libs" | head -1)
   ok "checksum loads $crypto_path"
