@@ -222,8 +222,20 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
   body["id"] = id;
   r.request_json = body.dump();
 
+  // Glance answered the create with an error status. Nothing should exist
+  // then, but the cleanup still asks (a 5xx may come after the record was
+  // written); if it is indeed gone, the error needs no word about it.
+  bool create_refused = false;
   try {
-    json created = api.create(body);
+    json created;
+    try {
+      created = api.create(body);
+    } catch (const glance::HttpTransportError&) {
+      throw;
+    } catch (const Error& e) {
+      create_refused = e.kind() != ErrorKind::Interrupted;
+      throw;
+    }
     if (str(created, "id") != id)
       throw Error(ErrorKind::Http, path, "Glance created image " + str(created, "id") + " instead of " + id);
     fill_result(r, created);
@@ -280,8 +292,10 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
           msg += left_behind;
         } else {
           bool existed = api.remove(id);
-          msg += existed ? "; image " + id + state + " deleted"
-                         : "; image " + id + " does not exist in Glance (never created, or already gone)";
+          if (existed)
+            msg += "; image " + id + state + " deleted";
+          else if (!create_refused)
+            msg += "; image " + id + " does not exist in Glance (never created, or already gone)";
         }
       } catch (const Error& e2) {
         msg += e2.kind() == ErrorKind::Interrupted

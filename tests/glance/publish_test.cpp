@@ -144,6 +144,9 @@ TEST(GlancePublish, DemoCannotPublishPublicAndNothingIsLeft) {
             std::string::npos)
       << p.run.err;
   EXPECT_EQ(std::count(p.run.err.begin(), p.run.err.end(), '\n'), 1) << p.run.err;
+  // A refused create made nothing: no cleanup to report.
+  EXPECT_EQ(p.run.err.find("deleted"), std::string::npos) << p.run.err;
+  EXPECT_EQ(p.run.err.find("does not exist in Glance"), std::string::npos) << p.run.err;
   EXPECT_EQ(count_named(name), 0u);
 }
 
