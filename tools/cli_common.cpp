@@ -1,5 +1,6 @@
 #include "cli_common.hpp"
 
+#include <cctype>
 #include <iostream>
 
 #include "imgtool/error.hpp"
@@ -37,6 +38,48 @@ void add_glance_options(CLI::App* sub, GlanceCli& g) {
   sub->add_option("--os-password", g.password_flag)->group("");  // refused with an explanation
 }
 
+void add_source_options(CLI::App* sub, SourceCli& s, bool add_insecure) {
+  const std::string g = "Source (file, - for standard input, http(s) URL)";
+  sub->add_option("--cacert", s.opts.http.cacert, "PEM CA bundle for an https source (replaces the system's)")
+      ->group(g);
+  if (add_insecure)
+    sub->add_flag("--insecure", s.insecure, "Do not verify the TLS certificate of an https source")->group(g);
+  sub->add_option("--member", s.opts.member,
+                  "The disk to read from an OVA or tar (default: the OVF's only disk)")
+      ->group(g);
+  add_repeatable(sub, "--expect-sha256", s.expect_sha256,
+                 "The source's bytes (as downloaded) must have this SHA-256")
+      ->group(g);
+  add_repeatable(sub, "--expect-sha512", s.expect_sha512, "... this SHA-512")->group(g);
+  add_repeatable(sub, "--expect-md5", s.expect_md5, "... this MD5")->group(g);
+  sub->add_option(
+         "--checksums", s.opts.checksums,
+         "SHA256SUMS/SHA512SUMS file (URL or path) listing the source's file name; verified in the same "
+         "pass")
+      ->group(g);
+  sub->add_option("--keyring", s.opts.keyring,
+                  "OpenPGP keyring for gpgv: the --checksums file must be clear-signed by one of its keys")
+      ->group(g);
+}
+
+SourceOptions finish_source_options(SourceCli& s, bool glance_insecure) {
+  auto add = [&](const std::vector<std::string>& hexes, DigestAlgorithm alg, size_t len, const char* flag) {
+    for (std::string h : hexes) {
+      for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (h.size() != len || h.find_first_not_of("0123456789abcdef") != std::string::npos)
+        throw Error(ErrorKind::Usage, "",
+                    std::string(flag) + " '" + h + "': expected " + std::to_string(len) + " hex digits");
+      s.opts.expect.push_back(ExpectedDigest{.algorithm = alg, .hex = h, .origin = flag});
+    }
+  };
+  add(s.expect_sha256, DigestAlgorithm::Sha256, 64, "--expect-sha256");
+  add(s.expect_sha512, DigestAlgorithm::Sha512, 128, "--expect-sha512");
+  add(s.expect_md5, DigestAlgorithm::Md5, 32, "--expect-md5");
+  s.opts.http.insecure = s.insecure || glance_insecure;
+  if (s.insecure) std::cerr << "imgtool: note: --insecure: the source's TLS certificate is not verified\n";
+  return s.opts;
+}
+
 void finish_glance_options(GlanceCli& g) {
   if (!g.password_flag.empty())
     throw Error(ErrorKind::Usage, "",
@@ -54,12 +97,15 @@ std::optional<Format> parse_format_option(const std::string& name) {
 }
 
 std::shared_ptr<const Image> open_assessed(const std::string& file, const std::string& format,
-                                           const GatePolicy& gate, const std::string& action) {
+                                           const GatePolicy& gate, const std::string& action,
+                                           const SourceOptions& source) {
   AssessOptions a;
   a.format = parse_format_option(format);
   a.gate = gate;
   a.purpose = Purpose::Read;
-  const Assessment verdict = assess(file, a);
+  std::shared_ptr<Source> src = open_source(file, source);
+  const Assessment verdict = assess_source(*src, a);
+  src->finish();
   verdict.throw_if_refused(action);
   if (!verdict.image->readable())
     throw Error(ErrorKind::Unsupported, file,

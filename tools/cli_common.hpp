@@ -9,6 +9,7 @@
 
 #include "imgtool/format.hpp"
 #include "imgtool/glance.hpp"
+#include "imgtool/sources.hpp"
 #include "imgtool/verdict.hpp"
 
 namespace imgtool::cli {
@@ -34,6 +35,22 @@ void add_glance_options(CLI::App* sub, GlanceCli& g);
 // Refuses --os-password, and routes --debug's lines to stderr.
 void finish_glance_options(GlanceCli& g);
 
+// Where the image comes from (a file, "-", an http(s) URL) and what to
+// expect of it, the same on every command that reads an image: --cacert,
+// --insecure (unless the command's Glance options already define it: then
+// it covers both), --member, --expect-sha256/-sha512/-md5, --checksums,
+// --keyring, and --as-is where `as_is` is offered.
+struct SourceCli {
+  SourceOptions opts;
+  std::vector<std::string> expect_sha256, expect_sha512, expect_md5;
+  bool insecure = false;
+};
+void add_source_options(CLI::App* sub, SourceCli& s, bool add_insecure = true);
+// Validates the digests (hex of the right length), routes --insecure's note
+// to stderr, and returns the options. `glance_insecure`: the command's
+// Glance --insecure, which then covers the source too.
+SourceOptions finish_source_options(SourceCli& s, bool glance_insecure = false);
+
 // -f NAME -> a Format; empty -> nullopt (detect). Error(Usage) listing the
 // known formats otherwise.
 std::optional<Format> parse_format_option(const std::string& name);
@@ -41,7 +58,9 @@ std::optional<Format> parse_format_option(const std::string& name);
 // Opens FILE for a command that reads guest data (map, compare, measure):
 // assess() with the gate's flags, the refusal convert makes ("refusing to
 // ACTION: ..."), and Error(Unsupported) for formats imgtool only detects.
+// FILE may be any source (a URL, "-", compressed): read through a spool.
 std::shared_ptr<const Image> open_assessed(const std::string& file, const std::string& format,
-                                           const GatePolicy& gate, const std::string& action);
+                                           const GatePolicy& gate, const std::string& action,
+                                           const SourceOptions& source = {});
 
 }  // namespace imgtool::cli

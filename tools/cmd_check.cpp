@@ -12,6 +12,7 @@
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/info.hpp"
+#include "imgtool/sources.hpp"
 #include "imgtool/verdict.hpp"
 
 namespace imgtool::cli {
@@ -21,6 +22,7 @@ Subcommand setup_check(CLI::App& app) {
     std::string file, format, output = "human";
     bool force_share = false;
     GatePolicy gate;
+    SourceCli source;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("check",
@@ -32,12 +34,17 @@ Subcommand setup_check(CLI::App& app) {
   sub->add_flag("-U,--force-share", o->force_share,
                 "Accepted for qemu-img compatibility (imgtool never locks)");
   add_gate_options(sub, o->gate);
-  sub->add_option("file", o->file, "Image file")->required();
+  add_source_options(sub, o->source);
+  sub->add_option("file", o->file,
+                  "Image: a file, - (standard input) or an http(s) URL; compressed and OVA too")
+      ->required();
   return {sub, [o] {
             AssessOptions opts;
             opts.format = parse_format_option(o->format);
             opts.gate = o->gate;
-            const Assessment a = assess(o->file, opts);
+            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            const Assessment a = assess_source(*src, opts);
+            src->finish();
             const std::string name = escape_name(a.report.filename);
             for (size_t i = 0; i < a.report.findings.size(); ++i) {
               if (i % 1024 == 1023) throw_if_interrupted();  // as many lines as the image makes

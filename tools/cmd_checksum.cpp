@@ -13,6 +13,8 @@
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
+#include "imgtool/sources.hpp"
+#include "sources/digest_stream.hpp"
 
 namespace imgtool::cli {
 namespace {
@@ -21,7 +23,19 @@ struct Opts {
   std::vector<std::string> files;
   std::string algo = "sha512", output = "human", verify;
   GlanceCli glance;  // for --verify
+  SourceCli source;
+  bool as_is = false;
 };
+
+std::string upstream_line(const UpstreamCheck& c) {
+  std::string l = std::string(sources::to_string(c.expected.algorithm)) + " " + c.actual + " matches " +
+                  c.expected.origin;
+  if (c.signature_checked)
+    l += " (signature checked: " + c.signer + ")";
+  else if (c.expected.origin.rfind("--expect-", 0) != 0)
+    l += " (signature not checked)";
+  return l;
+}
 
 void print_human(const std::string& file, const GlanceDigests& d, bool first) {
   if (!first) std::cout << '\n';
@@ -34,6 +48,8 @@ void print_human(const std::string& file, const GlanceDigests& d, bool first) {
 
 int run(Opts& o) {
   finish_glance_options(o.glance);
+  SourceOptions src_opts = finish_source_options(o.source, o.glance.conn.insecure);
+  src_opts.unpack = !o.as_is;
   auto algo = parse_hash_algo(o.algo);
   if (!algo)
     throw Error(ErrorKind::Usage, "",
@@ -47,9 +63,11 @@ int run(Opts& o) {
   bool first = true;
   for (const auto& f : o.files) {
     GlanceDigests d;
+    std::vector<UpstreamCheck> upstream;
     try {
-      d = o.verify.empty() ? glance_digests_of_file(f, *algo)
-                           : verify_against_glance(f, o.verify, glance_image_lookup(o.glance.conn));
+      d = o.verify.empty()
+              ? glance_digests_of_source(f, src_opts, *algo, &upstream)
+              : verify_against_glance(f, src_opts, o.verify, glance_image_lookup(o.glance.conn), &upstream);
     } catch (const Error& e) {
       // After a signal, stop (exit 130) instead of going on with the next
       // file; an error then is likely the signal's doing (EINTR).
@@ -60,13 +78,26 @@ int run(Opts& o) {
       continue;
     }
     if (o.output == "json") {
-      json.push_back({{"file", f},
-                      {"checksum", d.checksum},
-                      {"os_hash_algo", d.os_hash_algo},
-                      {"os_hash_value", d.os_hash_value},
-                      {"size", d.size}});
+      nlohmann::ordered_json j = {{"file", f},
+                                  {"checksum", d.checksum},
+                                  {"os_hash_algo", d.os_hash_algo},
+                                  {"os_hash_value", d.os_hash_value},
+                                  {"size", d.size}};
+      if (!upstream.empty()) {
+        auto u = nlohmann::ordered_json::array();
+        for (const UpstreamCheck& c : upstream)
+          u.push_back(
+              {{"algorithm", sources::to_string(c.expected.algorithm)},
+               {"value", c.actual},
+               {"origin", c.expected.origin},
+               {"signature_checked", c.signature_checked},
+               {"signer", c.signer.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.signer)}});
+        j["upstream"] = u;
+      }
+      json.push_back(std::move(j));
     } else {
       print_human(f, d, first);
+      for (const UpstreamCheck& c : upstream) std::cout << "upstream: " << upstream_line(c) << '\n';
       if (!o.verify.empty()) std::cout << "verified: matches Glance image " << o.verify << '\n';
       std::cout.flush();
     }
@@ -91,7 +122,15 @@ Subcommand setup_checksum(CLI::App& app) {
   sub->add_option("--verify", o->verify,
                   "Compare the file with the Glance image IMAGE_ID_OR_NAME (uses Glance's os_hash_algo)");
   add_glance_options(sub, o->glance);
-  sub->add_option("file", o->files, "Files to hash; - reads standard input")->required();
+  add_source_options(sub, o->source, false);
+  sub->add_flag(
+      "--as-is", o->as_is,
+      "Hash the bytes as they are (a .xz as the .xz), not the disk image inside a compressed or OVA source");
+  sub->add_option(
+         "file", o->files,
+         "Sources to hash: files, - (standard input), http(s) URLs; compressed and OVA sources give the "
+         "digests of the disk image inside (what Glance shows after publish)")
+      ->required();
   return {sub, [o] { return run(*o); }};
 }
 

@@ -13,6 +13,7 @@
 #include "exit_codes.hpp"
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
+#include "sources/digest_stream.hpp"
 
 namespace imgtool::cli {
 namespace {
@@ -23,9 +24,10 @@ struct Opts {
   bool compress = false, progress = false, quiet = false, checksum = false, force_share = false;
   GatePolicy gate;
   unsigned threads = 0;
+  SourceCli source;
 };
 
-int run(const Opts& o) {
+int run(Opts& o) {
   // A file size limit (ulimit -f) must surface as a write error (EFBIG)
   // naming the target, not kill us with SIGXFSZ and leave the temporary file.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -47,6 +49,7 @@ int run(const Opts& o) {
         ErrorKind::Usage, "",
         "-t '" + o.cache + "': valid cache modes are writeback (fsync the target, the default) and unsafe");
   c.fsync = o.cache == "writeback";
+  c.source = finish_source_options(o.source);
   if (o.progress && !o.quiet) {
     auto last = std::make_shared<int>(-1);
     c.progress = [last](uint64_t done, uint64_t total) {
@@ -60,7 +63,19 @@ int run(const Opts& o) {
   OpenOptions open;
   open.format = parse_format_option(o.format);
   ConvertStats st = convert_file(o.src, o.dst, c, open);
-  if (o.progress && !o.quiet) std::printf("\n");
+  if (o.progress && !o.quiet) {
+    std::printf("\n");
+    if (st.spool_peak_memory || st.spool_peak_file)
+      std::fprintf(stderr, "imgtool: note: spool peak: %llu bytes in memory, %llu in a temporary file\n",
+                   static_cast<unsigned long long>(st.spool_peak_memory),
+                   static_cast<unsigned long long>(st.spool_peak_file));
+  }
+  for (const UpstreamCheck& u : st.upstream)
+    std::fprintf(stderr, "imgtool: note: upstream %s matches %s%s\n",
+                 std::string(sources::to_string(u.expected.algorithm)).c_str(), u.expected.origin.c_str(),
+                 u.signature_checked                            ? " (signature checked)"
+                 : u.expected.origin.rfind("--expect-", 0) == 0 ? ""
+                                                                : " (signature not checked)");
   if (st.md5 && st.sha512)
     std::cout << "checksum: " << *st.md5 << "\nos_hash_algo: sha512\nos_hash_value: " << *st.sha512 << "\n";
   return kOk;
@@ -90,7 +105,10 @@ Subcommand setup_convert(CLI::App& app) {
                   "default; a block device is always flushed)");
   sub->add_flag("--checksum", o->checksum, "Print Glance's checksum (md5) and os_hash_value (sha512) of DST");
   add_gate_options(sub, o->gate);
-  sub->add_option("src", o->src, "Source image")->required();
+  add_source_options(sub, o->source);
+  sub->add_option("src", o->src,
+                  "Source image: a file, - (standard input) or an http(s) URL; compressed and OVA too")
+      ->required();
   sub->add_option("dst", o->dst,
                   "Target: a file (written atomically, through a symlink) or a block device (in place)")
       ->required();

@@ -9,6 +9,7 @@
 #include "exit_codes.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/info.hpp"
+#include "imgtool/sources.hpp"
 
 namespace imgtool::cli {
 
@@ -16,6 +17,7 @@ Subcommand setup_info(CLI::App& app) {
   struct Opts {
     std::string file, format, output = "human";
     bool extra = false, force_share = false;
+    SourceCli source;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub =
@@ -28,16 +30,27 @@ Subcommand setup_info(CLI::App& app) {
                 "qemu-img identical output");
   sub->add_flag("-U,--force-share", o->force_share,
                 "Accepted for qemu-img compatibility (imgtool never locks)");
-  sub->add_option("file", o->file, "Image file")->required();
+  add_source_options(sub, o->source);
+  sub->add_option("file", o->file,
+                  "Image: a file, - (standard input) or an http(s) URL; compressed and OVA too")
+      ->required();
   return {sub, [o] {
             OpenOptions opts;
             opts.format = parse_format_option(o->format);
-            auto img = open_image(o->file, opts);
-            const ImageInfo& info = img->info();
+            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            auto img = open_image(src->random_access(), opts);
+            // Only reads the rest when digests were asked for.
+            src->finish();
+            ImageInfo info = img->info();
+            check_ovf_declaration(*src, info);
+            if (!src->layers().empty() || src->remote() || o->file == "-") info.actual_size.reset();
+            std::vector<std::pair<std::string, InfoNode>> more;
+            if (!src->layers().empty()) more.emplace_back("source-layers", source_layers_node(src->layers()));
             if (o->output == "json") {
-              std::cout << (o->extra ? render_info_json_with_extra(info) : render_info_json(info));
+              std::cout << render_info_json_with(info, o->extra, more);
             } else {
               std::cout << render_info_human(info);
+              std::cout << render_source_layers_human(src->layers());
               if (o->extra) std::cout << render_info_extra_human(info);
             }
             std::cout.flush();

@@ -8,6 +8,7 @@
 #include "exit_codes.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/inspect.hpp"
+#include "imgtool/sources.hpp"
 #include "inspect/guest_child.hpp"
 
 namespace imgtool::cli {
@@ -17,6 +18,7 @@ Subcommand setup_inspect(CLI::App& app) {
     std::string file, format, output = "human";
     bool guest = false;
     int timeout = 300;
+    SourceCli source;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub =
@@ -26,13 +28,31 @@ Subcommand setup_inspect(CLI::App& app) {
   sub->add_option("--timeout", o->timeout, "Deadline in seconds for the whole inspection")
       ->check(CLI::Range(1, 86400));
   sub->add_option("--output", o->output, "human or json")->check(CLI::IsMember({"human", "json"}));
-  sub->add_option("file", o->file, "Image file")->required();
+  add_source_options(sub, o->source);
+  sub->add_option(
+         "file", o->file,
+         "Image: a file, - or an http(s) URL (compressed and OVA too: copied to a temporary file first)")
+      ->required();
   return {sub, [o] {
             if (!o->guest) throw Error(ErrorKind::Usage, "", "inspect: say what to inspect: --guest");
             InspectOptions opts;
             opts.format = parse_format_option(o->format);
             opts.timeout = std::chrono::seconds(o->timeout);
-            GuestFacts f = inspect_guest(o->file, opts);
+            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            std::shared_ptr<const ByteSource> bytes;
+            if (src->remote() || !src->layers().empty() || o->file == "-") {
+              // libguestfs reads a file: the disk image inside goes to an
+              // unlinked temporary file (holes kept), checked like any file.
+              std::unique_ptr<ByteStream> s = src->stream();
+              uint64_t n = 0;
+              bytes = copy_to_temporary_file(*s, &n);
+              std::cerr << "imgtool: note: guest inspection needs random access: " << n
+                        << " bytes of the disk image were copied to an unnamed temporary file in TMPDIR\n";
+            } else {
+              bytes = src->random_access();
+            }
+            src->finish();
+            GuestFacts f = inspect_guest(bytes, opts);
             auto props = glance_properties(f);
             if (o->output == "json") {
               nlohmann::json j;

@@ -27,11 +27,13 @@ struct PublishArgs {
   std::string output = "human";
   bool progress = false;
   GlanceCli glance;
+  SourceCli source;
 };
 
 int run_publish(PublishArgs& a) {
   finish_glance_options(a.glance);
   a.o.connection = a.glance.conn;
+  a.o.source = finish_source_options(a.source, a.glance.conn.insecure);
   int vis = a.vis_public + a.vis_private + a.vis_shared + a.vis_community;
   if (vis > 1) throw Error(ErrorKind::Usage, "", "choose one of --public, --private, --shared, --community");
   a.o.visibility = a.vis_public      ? "public"
@@ -72,7 +74,11 @@ int run_publish(PublishArgs& a) {
 Subcommand setup_publish(CLI::App& app) {
   auto a = std::make_shared<PublishArgs>();
   CLI::App* sub = app.add_subcommand("publish", "Upload an image to OpenStack Glance (verified, no orphans)");
-  sub->add_option("FILE", a->file, "Image file")->required();
+  sub->add_option(
+         "FILE", a->file,
+         "Image: a file, - (standard input) or an http(s) URL; compressed and OVA sources publish the disk "
+         "image inside")
+      ->required();
   sub->add_option("--name", a->o.name, "Image name (default: file name without extension)");
   sub->add_option("--disk-format", a->o.disk_format,
                   "auto (detected) or a Glance disk_format; must match the bytes");
@@ -92,6 +98,7 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_flag("--import", a->o.use_import, "Stage + import (glance-direct) instead of a direct upload");
   add_repeatable(sub, "--store", a->o.stores, "Store for --import (repeatable)");
   add_glance_options(sub, a->glance);
+  add_source_options(sub, a->source, false);
   sub->add_flag("--dry-run", a->o.dry_run, "Check, hash and show the request; send nothing");
   sub->add_flag("--wait", a->o.wait, "With --import: wait for active and verify");
   sub->add_flag(

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "sources/digest_stream.hpp"
+
 namespace imgtool::cli {
 
 namespace {
@@ -58,6 +60,21 @@ void print_publish_table(const PublishResult& r) {
                                   : r.verified_hash_algo.empty() ? "size, checksum"
                                                                  : "size, checksum, " + r.verified_hash_algo);
   }
+  if (!r.source_layers.empty()) {
+    std::string l;
+    for (const SourceLayer& x : r.source_layers)
+      l += (l.empty() ? "" : ", ") + x.kind + (x.member.empty() ? "" : " (" + x.member + ")");
+    rows.emplace_back("source layers", l);
+  }
+  for (const UpstreamCheck& c : r.upstream)
+    rows.emplace_back("upstream " + std::string(sources::to_string(c.expected.algorithm)),
+                      "matches " + c.expected.origin +
+                          (c.signature_checked                            ? " (signature checked)"
+                           : c.expected.origin.rfind("--expect-", 0) == 0 ? ""
+                                                                          : " (signature not checked)"));
+  if (r.spool_peak_file > 0)
+    rows.emplace_back("spool", "peak " + std::to_string(r.spool_peak_memory) + " bytes in memory, " +
+                                   std::to_string(r.spool_peak_file) + " in a temporary file");
   size_t w1 = 5, w2 = 5;
   for (const auto& [k, v] : rows) {
     w1 = std::max(w1, k.size());
@@ -98,6 +115,20 @@ void print_publish_json(const PublishResult& r) {
                    {"dry_run", r.dry_run},
                    {"reused", r.reused}};
   if (r.dry_run) j["request"] = nlohmann::json::parse(r.request_json, nullptr, false);
+  auto layers = nlohmann::json::array();
+  for (const SourceLayer& x : r.source_layers)
+    layers.push_back(
+        {{"type", x.kind}, {"member", x.member.empty() ? nlohmann::json() : nlohmann::json(x.member)}});
+  j["source_layers"] = layers;
+  auto up = nlohmann::json::array();
+  for (const UpstreamCheck& c : r.upstream)
+    up.push_back({{"algorithm", sources::to_string(c.expected.algorithm)},
+                  {"value", c.actual},
+                  {"origin", c.expected.origin},
+                  {"signature_checked", c.signature_checked}});
+  j["upstream"] = up;
+  j["spool_peak_memory"] = r.spool_peak_memory;
+  j["spool_peak_file"] = r.spool_peak_file;
   std::cout << j.dump(2) << "\n";
 }
 

@@ -91,6 +91,19 @@ GlanceDigests glance_digests_of_file(const std::string& path, HashAlgo os_hash_a
 // Same for an already open file descriptor read sequentially to EOF (not
 // closed). `name` is used in error messages.
 GlanceDigests glance_digests_of_fd(int fd, const std::string& name, HashAlgo os_hash_algo = HashAlgo::sha512);
+// Same for a stream read to its end.
+class ByteStream;
+GlanceDigests glance_digests_of_stream(ByteStream& s, HashAlgo os_hash_algo = HashAlgo::sha512);
+// Any source (imgtool/sources.hpp: a file, "-", a URL, compressed, an OVA):
+// the digests Glance would show after publishing it, i.e. of the disk image
+// inside (or of the bytes as they are with opts.unpack = false); upstream
+// digests the options expect are checked in the same pass (Error(Mismatch))
+// and returned in `upstream` when not null.
+struct SourceOptions;
+struct UpstreamCheck;
+GlanceDigests glance_digests_of_source(const std::string& spec, const SourceOptions& opts,
+                                       HashAlgo os_hash_algo = HashAlgo::sha512,
+                                       std::vector<UpstreamCheck>* upstream = nullptr);
 
 // The tee for `convert` (hash what is written) and `publish` (hash what is
 // uploaded): a ByteSink that hashes (md5 + os_hash_algo) every byte written
@@ -158,6 +171,11 @@ std::vector<std::string> compare_with_glance(const GlanceDigests& local, const G
 // Error(Unsupported) when Glance used an algorithm imgtool does not compute.
 GlanceDigests verify_against_glance(const std::string& path, const std::string& id_or_name,
                                     const GlanceImageLookup& lookup);
+// Same for any source (a URL, "-", compressed: the digests of the disk image
+// inside, as glance_digests_of_source computes them).
+GlanceDigests verify_against_glance(const std::string& spec, const SourceOptions& source,
+                                    const std::string& id_or_name, const GlanceImageLookup& lookup,
+                                    std::vector<UpstreamCheck>* upstream = nullptr);
 // Same for a source that is already open.
 GlanceDigests verify_against_glance(const ByteSource& src, const std::string& id_or_name,
                                     const GlanceImageLookup& lookup);

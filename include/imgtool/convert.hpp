@@ -16,6 +16,7 @@
 #include "imgtool/format.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/sink.hpp"
+#include "imgtool/sources.hpp"
 #include "imgtool/verdict.hpp"
 
 namespace imgtool {
@@ -44,6 +45,10 @@ struct ConvertOptions {
   // convert_file only: fsync DST before renaming it into place (default, like
   // qemu-img -t writeback). false = qemu-img's default "-t unsafe": no flush.
   bool fsync = true;
+  // convert_file only: how SRC is read (imgtool/sources.hpp): a file, "-",
+  // an http(s) URL, compressed, an OVA member; upstream digests are checked
+  // before DST takes its name (a mismatch leaves no DST).
+  SourceOptions source;
 };
 
 struct ConvertStats {
@@ -56,6 +61,13 @@ struct ConvertStats {
   // Set when ConvertOptions::checksum: hex digests of the written bytes.
   std::optional<std::string> md5;
   std::optional<std::string> sha512;
+  // convert_file from a stream (pipe, download, decompressor): the most the
+  // spool held in memory and in its temporary file (0: no spool).
+  uint64_t spool_peak_memory = 0;
+  uint64_t spool_peak_file = 0;
+  // The layers peeled off the source and the upstream digests verified.
+  std::vector<SourceLayer> source_layers;
+  std::vector<UpstreamCheck> upstream;
 };
 
 // Parses and validates everything about the target that does not need the

@@ -29,6 +29,7 @@
 #include "imgtool/checksum.hpp"
 #include "imgtool/format.hpp"
 #include "imgtool/source.hpp"
+#include "imgtool/sources.hpp"
 #include "imgtool/verdict.hpp"
 
 namespace imgtool {
@@ -86,6 +87,15 @@ struct PublishOptions {
   // `progress` may cancel it. Empty: the calling thread's token
   // (imgtool/cancel.hpp), which in the CLI is the signal handlers' one.
   CancelToken cancel;
+  // publish(spec): how the source is read (imgtool/sources.hpp: URLs, "-",
+  // compression, OVA members, upstream digests). The disk image inside is
+  // what is published.
+  SourceOptions source;
+  // Called once the whole body was produced and sent (before Glance's record
+  // is verified); an exception from it fails the publish and deletes the
+  // image. publish(spec) uses it for the checks that need the whole source
+  // (upstream digests, the consistency walk of a streamed image).
+  std::function<void()> after_body;
 };
 
 struct PublishResult {
@@ -114,6 +124,12 @@ struct PublishResult {
   bool reused = false;       // reuse_existing found this image; nothing uploaded
   std::string endpoint;      // Glance base URL used
   std::string request_json;  // the POST body (dry run)
+  // publish(spec): the layers peeled off the source, the upstream digests
+  // that were verified, and the spool's peaks (0: no spool).
+  std::vector<SourceLayer> source_layers;
+  std::vector<UpstreamCheck> upstream;
+  uint64_t spool_peak_memory = 0;
+  uint64_t spool_peak_file = 0;
 };
 
 // Publishes the image at `path`. Its verdict (assess(): Purpose::HandOver,
@@ -124,6 +140,8 @@ struct PublishResult {
 // stored something else), Auth (401), Http (other HTTP/transport errors),
 // Interrupted. Errors after the image was created name the image id and say
 // whether it was deleted.
+// `path` may be any source (imgtool/sources.hpp): a file, "-", an http(s)
+// URL, compressed or an OVA; opts.source says how to read it.
 PublishResult publish(const std::string& path, const PublishOptions& opts);
 // Same for a source that is already open (a file, a block device, bytes in
 // memory). Files named inside the image are reachable only for a source

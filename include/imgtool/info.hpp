@@ -5,6 +5,8 @@
 // after the qemu-identical part.
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "imgtool/image.hpp"
 #include "imgtool/verdict.hpp"
@@ -28,6 +30,18 @@ InfoNode info_extra_node(const ImageInfo& info);
 // render_info_json() with one more top-level key, "imgtool", holding
 // info_extra_node() (no longer byte-identical to qemu-img, by request).
 std::string render_info_json_with_extra(const ImageInfo& info);
+
+// An image read out of a compressed or packaged source (imgtool/sources.hpp):
+// qemu-img prints the inner image; imgtool adds what it was wrapped in. Human:
+// one line, "source layers: xz, ova (disk1.vmdk)", to append after the
+// qemu-identical output. JSON: a list for the top-level key "source-layers",
+// after qemu-img's keys ({"type": "xz"}, {"type": "ova", "member": ...}).
+struct SourceLayer;
+std::string render_source_layers_human(const std::vector<SourceLayer>& layers);
+InfoNode source_layers_node(const std::vector<SourceLayer>& layers);
+// render_info_json() (or _with_extra) with more top-level keys after qemu-img's.
+std::string render_info_json_with(const ImageInfo& info, bool extra,
+                                  const std::vector<std::pair<std::string, InfoNode>>& more);
 
 // The summary qemu-img check prints on stdout ("No errors were found on the
 // image." only for a clean verdict, qemu's error/leak lines otherwise, its

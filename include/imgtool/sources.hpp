@@ -27,9 +27,9 @@ namespace imgtool {
 
 // How http(s) sources are fetched.
 struct HttpSourceOptions {
-  std::string cacert;          // PEM bundle that replaces the system's CAs (--cacert)
-  bool insecure = false;       // no TLS verification (--insecure; the CLI prints a note)
-  long max_redirects = 10;     // more is an error (a redirect loop fails within seconds)
+  std::string cacert;       // PEM bundle that replaces the system's CAs (--cacert)
+  bool insecure = false;    // no TLS verification (--insecure; the CLI prints a note)
+  long max_redirects = 10;  // more is an error (a redirect loop fails within seconds)
   long connect_timeout_s = 30;
   unsigned resume_attempts = 5;  // a dropped body is resumed with a Range request this often
   // Called with (bytes received, total when known) as the body arrives.
@@ -72,7 +72,7 @@ struct SourceLayer {
 // The outcome of an upstream digest comparison.
 struct UpstreamCheck {
   ExpectedDigest expected;
-  std::string actual;  // lowercase hex of the bytes received
+  std::string actual;              // lowercase hex of the bytes received
   bool signature_checked = false;  // the sums file was verified with gpgv
   std::string signer;              // gpgv's "Good signature from" line, when checked
 };
@@ -120,6 +120,18 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
 // True when `spec` is something other than a plain local file path ("-", a
 // URL).
 bool is_stream_spec(const std::string& spec);
+
+// assess() of the disk image inside `src` (through random_access()), then
+// check_ovf_declaration() against it (a disagreement is an Error(Mismatch)).
+struct AssessOptions;
+struct Assessment;
+Assessment assess_source(Source& src, const AssessOptions& opts);
+
+// Copies a stream (a source's disk image) into an unlinked temporary file in
+// TMPDIR, zero blocks as holes, and returns it as a file-backed ByteSource:
+// for readers that need a real file (guest inspection). `bytes` gets the
+// size copied.
+std::shared_ptr<const ByteSource> copy_to_temporary_file(ByteStream& s, uint64_t* bytes = nullptr);
 
 // The OVF's declared capacity and disk format against the image found
 // inside: throws Error(Mismatch) when they disagree ("OVF declares 10 GiB,

@@ -7,6 +7,7 @@
 // symlink, or a block device written in place); SRC == DST is refused.
 #include <sys/stat.h>
 
+#include <functional>
 #include <utility>
 
 #include "imgtool/cancel.hpp"
@@ -34,6 +35,29 @@ bool is_block_device(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
 }
 
+// The output sink with a last check before it is made final: the checks
+// that need the whole source (upstream digests) run after the last byte was
+// written and before DST takes its name, so a failure leaves no DST.
+class GuardedSink final : public ByteSink {
+ public:
+  GuardedSink(ByteSink& inner, std::function<void()> before_finish)
+      : inner_(inner), before_finish_(std::move(before_finish)) {}
+  const std::string& name() const override { return inner_.name(); }
+  void write(std::span<const std::byte> data) override { inner_.write(data); }
+  void write_zeros(uint64_t len) override { inner_.write_zeros(len); }
+  uint64_t position() const override { return inner_.position(); }
+  void finish() override {
+    before_finish_();
+    inner_.finish();
+  }
+  bool seekable() const override { return inner_.seekable(); }
+  void pwrite(uint64_t offset, std::span<const std::byte> data) override { inner_.pwrite(offset, data); }
+
+ private:
+  ByteSink& inner_;
+  std::function<void()> before_finish_;
+};
+
 }  // namespace
 
 ConvertStats convert_file(const std::string& src, const std::string& dst, const ConvertOptions& opts,
@@ -56,7 +80,8 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
   a.format = open.format;
   a.gate = opts.gate;
   a.purpose = Purpose::Read;
-  const Assessment verdict = assess(src, a);
+  std::unique_ptr<Source> source = open_source(src, opts.source);
+  const Assessment verdict = assess_source(*source, a);
   verdict.throw_if_refused("convert");
   const Image& img = *verdict.image;
   if (!img.readable())
@@ -67,10 +92,20 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
   // A raw image fills exactly its virtual size: a block device smaller than
   // that is refused before a byte is written (other targets' sizes are known
   // only as they are written).
-  std::unique_ptr<ByteSink> file = create_output_file(
+  std::unique_ptr<ByteSink> out = create_output_file(
       dst,
       {.fsync = opts.fsync, .min_size = opts.target_format == Format::Raw ? img.info().virtual_size : 0});
-  if (!opts.checksum) return convert_image(img, *file, opts);
+  std::vector<UpstreamCheck> upstream;
+  GuardedSink guarded(*out, [&] { upstream = source->finish(); });
+  ByteSink* file = &guarded;
+  auto with_source = [&](ConvertStats st) {
+    st.spool_peak_memory = source->spool_peak_memory();
+    st.spool_peak_file = source->spool_peak_file();
+    st.source_layers = source->layers();
+    st.upstream = std::move(upstream);
+    return st;
+  };
+  if (!opts.checksum) return with_source(convert_image(img, *file, opts));
 
   // A target that patches its output (compressed qcow2, docs/convert.md):
   // hash the finished file instead of the stream.
@@ -80,13 +115,13 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
     GlanceDigests g = glance_digests_of_file(dst);
     st.md5 = g.checksum;
     st.sha512 = g.os_hash_value;
-    return st;
+    return with_source(std::move(st));
   }
   GlanceHashingSink tee(*file);
   st = convert_image(img, tee, opts);
   st.md5 = tee.digests().checksum;
   st.sha512 = tee.digests().os_hash_value;
-  return st;
+  return with_source(std::move(st));
 }
 
 }  // namespace imgtool

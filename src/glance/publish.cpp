@@ -129,8 +129,24 @@ void add_guest_properties(const std::shared_ptr<const ByteSource>& src, Format f
 
 PublishResult publish(const std::string& path, const PublishOptions& user_opts) {
   CancelScope cancel_scope(user_opts.cancel);
-  glance::validate_publish_options(user_opts);  // before the file is even opened
-  return publish(std::shared_ptr<const ByteSource>(open_file_source(path)), user_opts);
+  glance::validate_publish_options(user_opts);  // before the source is even opened
+  std::unique_ptr<Source> src = open_source(path, user_opts.source);
+  PublishOptions opts = user_opts;
+  if (opts.name.empty()) opts.name = glance::default_image_name(*src);
+  std::vector<UpstreamCheck> upstream;
+  opts.after_body = [&, user_hook = user_opts.after_body] {
+    // The download's own digests, over every byte of it: a mismatch found
+    // now deletes the image that was just uploaded.
+    upstream = src->finish();
+    if (user_hook) user_hook();
+  };
+  std::shared_ptr<const ByteSource> bytes = src->random_access();
+  PublishResult r = publish(std::move(bytes), opts);
+  r.source_layers = src->layers();
+  r.upstream = std::move(upstream);
+  r.spool_peak_memory = src->spool_peak_memory();
+  r.spool_peak_file = src->spool_peak_file();
+  return r;
 }
 
 PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOptions& user_opts) {
@@ -167,6 +183,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
     while (b->read(buf) > 0) {
     }
     auto d = b->finish();
+    if (opts.after_body) opts.after_body();
     r.dry_run = true;
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
@@ -191,6 +208,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
       throw Error(ErrorKind::Usage, path,
                   "--reuse-existing cannot be combined with --convert-to (hash unknown before the upload)");
     GlanceDigests d = glance_digests(*prep.source, HashAlgo::sha512, /*also_sha256=*/true);
+    if (opts.after_body) opts.after_body();  // an image is reused only for verified bytes
     // Known up front now: record them like openstacksdk's create_image does.
     glance::add_owner_specified(body, d, prep.name);
     r.request_json = body.dump();
@@ -246,6 +264,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
     r.local_sha512 = d.sha512;
+    if (opts.after_body) opts.after_body();
     if (opts.use_import) {
       api.import_staged(id, opts.stores);
       if (!opts.wait) {

@@ -6,6 +6,7 @@
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/verdict.hpp"
+#include "sources/http_stream.hpp"
 
 namespace imgtool::glance {
 namespace {
@@ -78,6 +79,25 @@ std::string default_name(const std::string& path) {
 }
 
 }  // namespace
+
+std::string default_image_name(const Source& src) {
+  if (src.name() == "-")
+    throw Error(ErrorKind::Usage, "-", "--name is needed for an image read from standard input");
+  std::string file = src.name();
+  if (src.remote()) file = sources::url_file_name(file);
+  // "jammy.img.xz" is published as "jammy", as it would be once decompressed.
+  for (const SourceLayer& l : src.layers()) {
+    (void)l;
+    for (const char* ext : {".gz", ".xz", ".bz2", ".zst", ".ova", ".tar"}) {
+      const std::string e(ext);
+      if (file.size() > e.size() && file.compare(file.size() - e.size(), e.size(), e) == 0) {
+        file.resize(file.size() - e.size());
+        break;
+      }
+    }
+  }
+  return default_name(file);
+}
 
 void validate_publish_options(const PublishOptions& opts) {
   validate(opts);

@@ -33,6 +33,10 @@ PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const Publ
 // The option checks prepare_image() starts with, for callers that must fail
 // before opening anything. Throws Error(Usage).
 void validate_publish_options(const PublishOptions& opts);
+// The image name when none is given: the source's file name without
+// directory, compression suffixes and extension ("…/jammy.img.xz" -> "jammy");
+// Error(Usage) for standard input.
+std::string default_image_name(const Source& src);
 
 // The POST /v2/images body (api-ref "Create image").
 nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts);

@@ -15,6 +15,8 @@
 #include "imgtool/cancel.hpp"
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
+#include "imgtool/sources.hpp"
+#include "imgtool/stream.hpp"
 #include "io/unique_fd.hpp"
 
 namespace imgtool {
@@ -93,6 +95,45 @@ GlanceDigests glance_digests_of_fd(int fd, const std::string& name, HashAlgo os_
     h.commit(static_cast<size_t>(n));
   }
   return finish(h, os_hash_algo);
+}
+
+GlanceDigests glance_digests_of_stream(ByteStream& s, HashAlgo os_hash_algo) {
+  MultiHasher h({HashAlgo::md5, os_hash_algo});
+  for (;;) {
+    throw_if_interrupted();
+    auto buf = h.prepare(MultiHasher::kChunkSize);
+    const size_t n = read_full(s, buf);
+    if (n == 0) break;
+    h.commit(n);
+    if (n < buf.size()) break;
+  }
+  return finish(h, os_hash_algo);
+}
+
+GlanceDigests glance_digests_of_source(const std::string& spec, const SourceOptions& opts,
+                                       HashAlgo os_hash_algo, std::vector<UpstreamCheck>* upstream) {
+  // A named pipe or character device (`<(...)`, /dev/stdin): read as it
+  // is, as checksum always did (open_source() refuses them as images).
+  struct stat st {};
+  if (!is_stream_spec(spec) && ::stat(spec.c_str(), &st) == 0 &&
+      (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) && opts.expect.empty() && opts.checksums.empty()) {
+    if (upstream) upstream->clear();
+    return glance_digests_of_file(spec, os_hash_algo);
+  }
+  std::unique_ptr<Source> src = open_source(spec, opts);
+  GlanceDigests d;
+  // A plain local file with nothing to verify upstream: hole-aware (holes
+  // are hashed as zeros without reading them).
+  if (!src->remote() && src->layers().empty() && opts.expect.empty() && opts.checksums.empty() &&
+      spec != "-") {
+    d = glance_digests(*src->random_access(), os_hash_algo);
+  } else {
+    std::unique_ptr<ByteStream> s = src->stream();
+    d = glance_digests_of_stream(*s, os_hash_algo);
+  }
+  std::vector<UpstreamCheck> checks = src->finish();
+  if (upstream) *upstream = std::move(checks);
+  return d;
 }
 
 GlanceDigests glance_digests_of_file(const std::string& path, HashAlgo os_hash_algo) {

@@ -67,6 +67,13 @@ GlanceDigests verify_against_glance(const std::string& path, const std::string& 
   return check(glance_digests_of_file(path, algo), rec, id_or_name, path);
 }
 
+GlanceDigests verify_against_glance(const std::string& spec, const SourceOptions& source,
+                                    const std::string& id_or_name, const GlanceImageLookup& lookup,
+                                    std::vector<UpstreamCheck>* upstream) {
+  auto [rec, algo] = look_up(id_or_name, lookup);
+  return check(glance_digests_of_source(spec, source, algo, upstream), rec, id_or_name, spec);
+}
+
 GlanceDigests verify_against_glance(const ByteSource& src, const std::string& id_or_name,
                                     const GlanceImageLookup& lookup) {
   auto [rec, algo] = look_up(id_or_name, lookup);

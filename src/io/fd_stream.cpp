@@ -27,7 +27,7 @@ namespace {
 class FdStream final : public ByteStream {
  public:
   FdStream(int fd, std::string name, bool own) : fd_(fd), name_(std::move(name)), own_(own) {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
       const off_t at = ::lseek(fd_, 0, SEEK_CUR);
       if (at >= 0 && st.st_size >= at) hint_ = static_cast<uint64_t>(st.st_size - at);
