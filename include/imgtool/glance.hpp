@@ -44,6 +44,10 @@ struct GlanceConnection {
   bool insecure = false;  // --insecure: no TLS verification
   std::string region;     // --os-region-name; overrides OS_REGION_NAME / region_name
   std::string interface;  // --os-interface: public, internal or admin; overrides OS_INTERFACE / interface
+  // --timeout: a transfer in which no byte moves for this long fails
+  // (connection set-up and the wait for Glance's answer after the last byte
+  // of an upload are not counted). 0: never.
+  long stall_timeout_seconds = 300;
   // --debug: called once per HTTP request with one line: method, URL, status,
   // time and the size of the answer. Tokens, passwords and secrets never
   // appear (request bodies and auth headers are not logged; a URL's userinfo

@@ -297,6 +297,7 @@ Credentials connection_credentials(const GlanceConnection& conn, std::vector<std
   Credentials c = load_credentials(conn.cloud, notes);
   if (!conn.cacert.empty()) c.cacert = conn.cacert;
   if (conn.insecure) c.insecure = true;
+  c.stall_timeout_seconds = conn.stall_timeout_seconds;
   if (!conn.region.empty()) c.region = conn.region;
   if (!conn.interface.empty()) c.interface = conn.interface;
   // keystoneauth also takes the v2 catalog's spelling ("publicURL").

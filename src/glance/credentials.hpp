@@ -23,6 +23,7 @@ struct Credentials {
   std::string interface = "public";
   std::string cacert;                   // OS_CACERT / cacert
   bool insecure = false;                // OS_INSECURE / verify: false
+  long stall_timeout_seconds = 300;     // --timeout (command line only)
   std::string image_endpoint_override;  // OS_IMAGE_ENDPOINT_OVERRIDE / image_endpoint_override
   std::string source;                   // "environment" or "cloud 'x' in /path/clouds.yaml"
 };

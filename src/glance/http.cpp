@@ -5,6 +5,7 @@
 #include "glance/http.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +45,12 @@ struct Transfer {
   long status = 0;  // of the answer whose headers arrived last
   bool body_too_long = false;
   bool cancelled = false;
+  // Stall detection (TlsOptions::stall_timeout_seconds).
+  long stall_seconds = 0;
+  bool body_sent = false;  // the streamed body's reader returned its end
+  bool stalled = false;
+  curl_off_t last_dl = -1, last_ul = -1;
+  std::chrono::steady_clock::time_point last_move = std::chrono::steady_clock::now();
 };
 
 size_t on_body(char* ptr, size_t size, size_t n, void* ud) {
@@ -91,7 +98,9 @@ size_t on_header(char* ptr, size_t size, size_t n, void* ud) {
 size_t on_read(char* buf, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   try {
-    return t->req->reader(std::span<std::byte>(reinterpret_cast<std::byte*>(buf), size * n));
+    const size_t got = t->req->reader(std::span<std::byte>(reinterpret_cast<std::byte*>(buf), size * n));
+    if (got == 0) t->body_sent = true;
+    return got;
   } catch (...) {
     t->reader_error = std::current_exception();
     return CURL_READFUNC_ABORT;
@@ -101,10 +110,21 @@ size_t on_read(char* buf, size_t size, size_t n, void* ud) {
 // libcurl calls this at least once a second, and at once when a signal
 // interrupts its poll() (curl treats EINTR as a timeout and runs the transfer
 // loop again).
-int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+int on_progress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
   auto* t = static_cast<Transfer*>(ud);
   if (t->req->cancellable ? interrupted() : interrupt_count() > 1) {
     t->cancelled = true;
+    return 1;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (dlnow != t->last_dl || ulnow != t->last_ul) {
+    t->last_dl = dlnow;
+    t->last_ul = ulnow;
+    t->last_move = now;
+  } else if (t->body_sent && dlnow == 0) {
+    t->last_move = now;  // the body went out; waiting for the answer is no stall
+  } else if (t->stall_seconds > 0 && now - t->last_move >= std::chrono::seconds(t->stall_seconds)) {
+    t->stalled = true;
     return 1;
   }
   return 0;
@@ -158,6 +178,7 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
   Transfer t;
   t.req = &req;
   t.resp = &resp;
+  t.stall_seconds = tls_.stall_timeout_seconds;
 
   CurlSlist headers;
   for (const auto& h : req.headers) {
@@ -177,9 +198,8 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
   curl().easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-  // A stalled server: give up when less than 1 B/s flows for 5 minutes.
-  curl().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
+  // A stalled transfer is detected in on_progress (curl's own low-speed
+  // check would also count the wait for Glance's answer after the upload).
   if (req.timeout_seconds > 0) curl().easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
   curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -214,6 +234,10 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
   if (t.reader_error) std::rethrow_exception(t.reader_error);
   if (t.sink_error) std::rethrow_exception(t.sink_error);
   if (t.cancelled) throw_if_interrupted();
+  if (t.stalled)
+    throw HttpTransportError(req.method + " " + redact_url(req.url) + ": stalled: no byte moved for " +
+                                 std::to_string(t.stall_seconds) + " s (--timeout)",
+                             true);
   if (rc != CURLE_OK) {
     if (t.body_too_long)
       throw Error(ErrorKind::Http, "",

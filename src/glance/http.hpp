@@ -17,9 +17,14 @@
 
 namespace imgtool::glance {
 
+// How the client's connections behave (TLS and stalls).
 struct TlsOptions {
   std::string cacert;  // PEM bundle (OS_CACERT / --os-cacert); empty = system store
   bool insecure = false;
+  // A request in which no byte moves for this long fails (HttpTransportError
+  // "stalled"). Not counted: the wait for the answer once a streamed body was
+  // sent completely (Glance may still be writing it to its store). 0: never.
+  long stall_timeout_seconds = 300;
 };
 
 // Pulls the request body: fills `out` and returns the count; 0 = end of body.

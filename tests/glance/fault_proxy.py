@@ -19,6 +19,12 @@ upstream for "Connection: close"). Faults:
   --drop-create       POST /v2/images: forward it, read Glance's answer (the
                       image now exists), then reset the client's connection
                       instead of answering (a create cut after the server).
+  --stall-put-after N a PUT .../file or .../stage: forward the head and N body
+                      bytes, then stop reading (both connections stay open: a
+                      stalled transfer, for --timeout).
+  --hold-answer S     a PUT .../file: forward the whole body, then hold
+                      Glance's answer S seconds (a server still writing to
+                      its store after the last byte; no stall).
   --put-target H:P    send PUT .../file and .../stage to this other Glance
                       process (same database and store), everything else to
                       --target: like a load balancer whose upload worker dies.
@@ -144,6 +150,35 @@ def handle(client, args):
             rlines.append("Content-Length: %d" % len(body))
             client.sendall(("\r\n".join(rlines) + "\r\n\r\n").encode("latin-1") + body)
             return
+        if is_put and args.stall_put_after is not None:
+            length = args.stall_put_after
+            body = rest
+            while len(body) < length:
+                b = client.recv(65536)
+                if not b:
+                    break
+                body += b
+            upstream.sendall(body[:length])
+            time.sleep(3600)
+            return
+        if is_put and args.hold_answer:
+            length = next((int(l.split(":", 1)[1]) for l in headers if l.lower().startswith("content-length:")), None)
+            got = len(rest)
+            tail = rest[-5:]
+            if rest:
+                upstream.sendall(rest)
+            # The body's end: its Content-Length, or the last chunk of a chunked body.
+            while (got < length) if length is not None else not tail.endswith(b"0\r\n\r\n"):
+                b = client.recv(65536)
+                if not b:
+                    break
+                upstream.sendall(b)
+                got += len(b)
+                tail = (tail + b)[-5:]
+            resp = read_all(upstream)
+            time.sleep(args.hold_answer)
+            client.sendall(resp)
+            return
         back = threading.Thread(target=pump, args=(upstream, client, stop), daemon=True)
         back.start()
         if is_put and (args.cut_put_after is not None or args.throttle):
@@ -201,6 +236,8 @@ def main():
     p.add_argument("--put-target")
     p.add_argument("--hold-create", type=float, default=0)
     p.add_argument("--drop-create", action="store_true")
+    p.add_argument("--stall-put-after", type=int)
+    p.add_argument("--hold-answer", type=float, default=0)
     args = p.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,6 +8,7 @@
 // - an import not waited for is reported as not verified.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -188,6 +189,41 @@ TEST(GlanceOrphans, ImportWithoutWaitIsReportedAsNotVerified) {
   wait_for_image_status(name, "active");
   glance_delete(id);
   for (const auto& im : images_named(name + "-table")) glance_delete(im.value("id", ""));
+}
+
+// --timeout: an upload in which no byte moves fails within the timeout and
+// deletes its image; the wait for Glance's answer after the last byte is no
+// stall, however long it is.
+TEST(GlanceOrphans, StalledUploadFailsWithinTimeoutButSlowAnswerDoesNot) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "48M");  // more than the socket buffers hold
+  {
+    FaultProxy proxy(t, "--stall-put-after 1000000");
+    auto vars = admin_vars();
+    vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+    std::string name = unique_name("stall");
+    const auto t0 = std::chrono::steady_clock::now();
+    RunResult r = run(clean_env(vars) + imgtool() + " publish --timeout 3 --name " + name + " " + sh_quote(raw));
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("stalled"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+    EXPECT_LT(secs, 20.0) << r.err;
+    EXPECT_EQ(count_named(name), 0u) << r.err;
+  }
+  {
+    FaultProxy proxy(t, "--hold-answer 5");
+    auto vars = admin_vars();
+    vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+    std::string name = unique_name("slow-answer");
+    RunResult r = run(clean_env(vars) + imgtool() + " publish --output=json --timeout 2 --name " + name + " " +
+                      sh_quote(raw));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = parse(r);
+    EXPECT_EQ(j["verified"], true);
+    glance_delete(j.value("id", ""));
+  }
 }
 
 }  // namespace
