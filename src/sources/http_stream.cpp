@@ -190,16 +190,18 @@ HttpStream::HttpStream(std::string url, const HttpSourceOptions& opts)
   start_attempt();
   // The status and headers of the first answer: errors (404, TLS, DNS) show
   // here, in open_http_stream(), not at the first read().
-  while (!headers_ready_) {
-    throw_if_interrupted();
-    if (done_)
-      finish_attempt();  // throws: the transfer ended before any answer
-    else
-      pump();
-  }
-  if (error_) {  // a 4xx/5xx: no need to wait for its body
-    stop_attempt();
-    std::rethrow_exception(error_);
+  try {
+    while (!headers_ready_) {
+      throw_if_interrupted();
+      if (done_)
+        finish_attempt();  // throws: the transfer ended before any answer
+      else
+        pump();
+    }
+    if (error_) std::rethrow_exception(error_);  // a 4xx/5xx: no need to wait for its body
+  } catch (...) {
+    stop_attempt();  // no destructor runs for a constructor that throws
+    throw;
   }
 }
 

@@ -20,6 +20,7 @@ the first path segment:
   /redirect-ftp/NAME    302 to ftp://127.0.0.1:PORT/NAME
   /echo-headers         the request's headers as the body
   /_requests            one line per request so far: "METHOD PATH RANGE"
+  http://ANYHOST/PATH   (a proxy request) served as PATH: tests of http_proxy
   anything missing      404
 
 Thread per request (ThreadingHTTPServer); tests/support/http_fixture.cpp
@@ -75,6 +76,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOG_LOCK:
             LOG.append("%s %s %s" % (self.command, self.path, rng or "-"))
         path = self.path.split("?", 1)[0]
+        # As a forward proxy (http_proxy=this server): "GET http://host/NAME".
+        m = re.match(r"http://[^/]*(/.*)?$", path)
+        if m:
+            path = m.group(1) or "/"
         parts = path.lstrip("/").split("/", 1)
         mode = parts[0] if len(parts) == 2 else ""
         name = parts[1] if len(parts) == 2 else parts[0]

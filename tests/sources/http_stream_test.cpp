@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -254,6 +255,26 @@ TEST_F(HttpStream, PasswordNeverInMessages) {
 TEST_F(HttpStream, ConnectionRefusedIsAnIoError) {
   const Error e = error_of([&] { open_http_stream("http://127.0.0.1:1/x.img", {}); });
   EXPECT_EQ(e.kind(), ErrorKind::Io);
+}
+
+// http_proxy from the environment is used (libcurl's default): the test
+// server answers proxy requests too, and logs the absolute URI it got.
+TEST_F(HttpStream, ProxyFromEnvironment) {
+  const char* old = std::getenv("http_proxy");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("http_proxy", http_->base_url().c_str(), 1);
+  std::string body;
+  try {
+    body = fetch_http_text("http://proxied.example.invalid/small.txt", {}, 100);
+  } catch (const Error& e) {
+    ADD_FAILURE() << e.what();
+  }
+  if (old != nullptr)
+    ::setenv("http_proxy", saved.c_str(), 1);
+  else
+    ::unsetenv("http_proxy");
+  EXPECT_EQ(body, "hello\n");
+  EXPECT_NE(http_->requests().find("GET http://proxied.example.invalid/small.txt -"), std::string::npos);
 }
 
 TEST_F(HttpStream, UserAgentAndNoAcceptEncoding) {

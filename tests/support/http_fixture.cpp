@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -85,6 +86,9 @@ int free_port() {
 }  // namespace
 
 HttpFixture::HttpFixture(std::filesystem::path root, bool https) : root_(std::move(root)) {
+  // A proxy of the machine's environment must not stand between the tests
+  // and 127.0.0.1 (libcurl reads no_proxy before NO_PROXY).
+  ::setenv("no_proxy", "127.0.0.1,localhost", 1);
   try {
     start_server();
     if (https) start_stunnel();
