@@ -13,10 +13,10 @@ build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4
 # harnesses, third-party readers as second opinions, a real Keystone +
 # Glance (python libraries only, no service packages; see tests/glance/), and
 # man-db + groff-base to render the man page, faketime (output must not depend
-# on the clock).
+# on the clock), gnupg + gpgv (clear-signed sums files).
 test_pkgs=(clang faketime libclang-rt-14-dev libfuzzer-14-dev libvmdk-utils python3-libvmdk libqcow-utils curl
   python3-keystone python3-glance python3-openstackclient python3-glanceclient hyperfine
-  genisoimage fdisk gdisk time strace stunnel4 openssl 7zip xz-utils bzip2 zstd man-db groff-base)
+  genisoimage fdisk gdisk time strace stunnel4 openssl 7zip xz-utils bzip2 zstd man-db groff-base gnupg gpgv)
 # Guest inspection (optional feature): libguestfs + a kernel for its
 # appliance, and what tests/images/make_guest.sh builds guests with.
 guestfs_pkgs=(libguestfs-dev libguestfs-tools linux-image-amd64 debootstrap mtools dosfstools fdisk e2fsprogs)

@@ -8,7 +8,8 @@
 
 namespace imgtool::glance {
 
-// The one list of the functions used; a new call in http.cpp adds its name here.
+// The one list of the functions used; a new call in http.cpp or
+// src/sources/http_stream.cpp (the multi interface) adds its name here.
 #define IMGTOOL_CURL_FUNCTIONS(X) \
   X(global_init)                  \
   X(easy_init)                    \
@@ -20,7 +21,16 @@ namespace imgtool::glance {
   X(easy_strerror)                \
   X(slist_append)                 \
   X(slist_free_all)               \
-  X(version_info)
+  X(version_info)                 \
+  X(easy_pause)                   \
+  X(multi_init)                   \
+  X(multi_cleanup)                \
+  X(multi_add_handle)             \
+  X(multi_remove_handle)          \
+  X(multi_perform)                \
+  X(multi_poll)                   \
+  X(multi_info_read)              \
+  X(multi_strerror)
 
 struct CurlApi {
 // `name` holds curl_<name>. (Not curl_easy_setopt itself as the member's name:
