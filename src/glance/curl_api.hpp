@@ -42,7 +42,7 @@ struct CurlApi {
 
 // libcurl, loaded on the first call (thread-safe; http.cpp calls
 // curl().global_init() once before its first handle).
-// Throws Error(Unsupported) "talking to Keystone and Glance needs libcurl
+// Throws Error(Unsupported) "HTTP(S) (Keystone, Glance, URL sources) needs libcurl
 // (libcurl.so.4): ..." when it cannot be loaded; a later call tries again.
 const CurlApi& curl();
 

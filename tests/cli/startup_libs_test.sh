@@ -175,7 +175,7 @@ SH
     else
       fail "checksum without libcrypto: $(grep checksum "$tmp/hidden.rc"), want one line '$want...': $(head -c 500 "$tmp/hidden.checksum")"
     fi
-    want="imgtool: talking to Keystone and Glance needs libcurl ($curl_soname): "
+    want="imgtool: HTTP(S) (Keystone, Glance, URL sources) needs libcurl ($curl_soname): "
     if grep -qx 'publish 1' "$tmp/hidden.rc" && [ "$(wc -l <"$tmp/hidden.publish")" -eq 1 ] &&
       grep -qF "$want" "$tmp/hidden.publish"; then
       ok "publish without libcurl: $(cat "$tmp/hidden.publish")"
