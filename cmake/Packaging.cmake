@@ -78,7 +78,8 @@ function(imgtool_deb_package out lib fallback)
 endfunction()
 
 # imgtool: Depends is what dpkg-shlibdeps finds the binary linked against
-# (libc6, libstdc++6, zlib1g, libzstd1, liblzma5, libbz2-1.0, libyaml-cpp0.7) plus what it opens
+# (libc6, libstdc++6, zlib1g, libzstd1, libyaml-cpp0.7; liblzma5 and libbz2-1.0
+# once a command reads compressed sources through src/sources) plus what it opens
 # with dlopen() at first use, which dpkg-shlibdeps cannot see
 # (cmake/LazyLibraries.cmake): libcurl4 for publish and checksum --verify and
 # libssl3 (libcrypto) for every digest, so dependencies; libguestfs0 (with

@@ -276,6 +276,7 @@ std::optional<TarEntry> TarReader::next() {
 
 size_t TarReader::read(std::span<std::byte> out) {
   if (remaining_ == 0 || out.empty()) return 0;
+  CancelToken::current().throw_if_cancelled();
   const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining_, out.size()));
   const size_t got = tar_->read(out.first(want));
   if (got == 0)

@@ -100,6 +100,15 @@ TEST_F(Decompress, ConcatenatedMembersStreamsAndFramesAreOneStream) {
   }
 }
 
+// pzstd and some archivers start with a skippable frame (magic 0x184D2A5?).
+TEST_F(Decompress, ZstdSkippableFrameFirst) {
+  const std::string skippable("\x53\x2a\x4d\x18\x04\x00\x00\x00skip", 12);
+  const std::string bytes = skippable + read_file(path("base.qcow2.zst"));
+  EXPECT_EQ(sniff_compression(std::as_bytes(std::span(bytes))), Compression::Zstd);
+  auto s = decompress_stream(Compression::Zstd, memory_stream(bytes));
+  EXPECT_TRUE(read_all(*s) == read_file(path("base.qcow2")));
+}
+
 TEST_F(Decompress, NoneIsTheInnerStreamItself) {
   auto inner = memory_stream("plain bytes");
   ByteStream* raw = inner.get();

@@ -331,6 +331,19 @@ TEST(OvfDescriptor, RefusesWhatItDoesNotRead) {
   EXPECT_TRUE(error_of([&] { sources::detail::parse_ovf(deep, "t.ova", "t.ovf"); }));
 }
 
+// An .ovf that is not the first member does not make an OVA (it cannot be
+// read before the disk without buffering): a tar whose one disk is read,
+// the descriptor and manifest left aside.
+TEST_F(PackagedDisk, OvfAfterTheDiskIsAPlainTar) {
+  const std::string tar = tar_header("disk.vmdk", octal_size(3)) + padded("abc") +
+                          tar_header("disk.ovf", octal_size(5)) + padded("<a/>\n") +
+                          tar_header("disk.mf", octal_size(2)) + padded("x\n") + std::string(1024, '\0');
+  auto d = open_packaged_disk(memory_stream(tar), std::nullopt);
+  EXPECT_EQ(d.layer.kind, "tar");
+  EXPECT_EQ(d.layer.member, "disk.vmdk");
+  EXPECT_EQ(read_all(*d.stream), "abc");
+}
+
 TEST_F(PackagedDisk, OversizedOvfIsRefused) {
   const uint64_t size = (uint64_t(4) << 20) + 1;
   const std::string tar =
