@@ -78,7 +78,8 @@ function(imgtool_deb_package out lib fallback)
 endfunction()
 
 # imgtool: Depends is what dpkg-shlibdeps finds the binary linked against
-# (libc6, libstdc++6, zlib1g, libzstd1, libyaml-cpp0.7) plus what it opens
+# (libc6, libstdc++6, zlib1g, libzstd1, libyaml-cpp0.7; liblzma5 and libbz2-1.0
+# once a command reads compressed sources through src/sources) plus what it opens
 # with dlopen() at first use, which dpkg-shlibdeps cannot see
 # (cmake/LazyLibraries.cmake): libcurl4 for publish and checksum --verify and
 # libssl3 (libcrypto) for every digest, so dependencies; libguestfs0 (with
@@ -119,7 +120,7 @@ image properties.")
 # opened at first use: a program using the library needs their run-time
 # packages, as the imgtool package does (Depends libcurl4 and libssl3,
 # Recommends libguestfs0).
-set(_dev_depends "zlib1g-dev, libzstd-dev, libyaml-cpp-dev, nlohmann-json3-dev, pkg-config, ${IMGTOOL_DEB_LAZY_DEPENDS}")
+set(_dev_depends "zlib1g-dev, libzstd-dev, liblzma-dev, libbz2-dev, libyaml-cpp-dev, nlohmann-json3-dev, pkg-config, ${IMGTOOL_DEB_LAZY_DEPENDS}")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME imgtool-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)  # nothing to scan: a static library

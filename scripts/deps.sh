@@ -7,7 +7,7 @@ what=${1:-all}
 
 # dpkg-dev and file: `cpack -G DEB` (dpkg-shlibdeps computes the Depends).
 build_pkgs=(g++ cmake ninja-build pkg-config make zlib1g-dev libssl-dev libcurl4-openssl-dev
-  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev qemu-utils ca-certificates
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libzstd-dev liblzma-dev libbz2-dev qemu-utils ca-certificates
   libyaml-cpp-dev dpkg-dev file)
 # Tests: the real qemu-img/qemu-io (golden outputs), clang for the libFuzzer
 # harnesses, third-party readers as second opinions, a real Keystone +

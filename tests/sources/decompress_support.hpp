@@ -1,0 +1,103 @@
+#pragma once
+// Shared by the source layer's tests: a ByteStream over bytes in memory, a
+// file opened as a stream, whole-stream reads, and the fixtures of
+// tests/images/make_sources.sh (made once per run of the test binary).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "imgtool/error.hpp"
+#include "imgtool/stream.hpp"
+#include "support/test_util.hpp"
+
+namespace imgtool::test {
+
+// Bytes in memory, handed out at most `chunk` at a time (a pipe gives short
+// reads too); a size hint only when asked for.
+class MemoryStream final : public ByteStream {
+ public:
+  MemoryStream(std::string bytes, std::string name, size_t chunk = 64 * 1024, bool hint = false)
+      : bytes_(std::move(bytes)), name_(std::move(name)), chunk_(chunk), hint_(hint) {}
+  const std::string& name() const override { return name_; }
+  size_t read(std::span<std::byte> out) override {
+    const size_t n = std::min({out.size(), chunk_, bytes_.size() - pos_});
+    std::memcpy(out.data(), bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  std::optional<uint64_t> size_hint() const override {
+    return hint_ ? std::optional<uint64_t>(bytes_.size()) : std::nullopt;
+  }
+  uint64_t position() const override { return pos_; }
+
+ private:
+  std::string bytes_;
+  std::string name_;
+  size_t chunk_;
+  bool hint_;
+  size_t pos_ = 0;
+};
+
+inline std::unique_ptr<ByteStream> memory_stream(std::string bytes, std::string name = "mem") {
+  return std::make_unique<MemoryStream>(std::move(bytes), std::move(name));
+}
+
+// A file as a stream (fd_stream: it has a size hint).
+inline std::unique_ptr<ByteStream> file_stream(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::Io, path, "open failed");
+  return fd_stream(fd, path, true);
+}
+
+// The whole stream, read `chunk` bytes at a time; checks that the end stays
+// the end and that position() counted every byte.
+inline std::string read_all(ByteStream& s, size_t chunk = 100 * 1000) {
+  std::string out, buf(chunk, '\0');
+  for (;;) {
+    const size_t n = s.read(std::as_writable_bytes(std::span(buf)));
+    if (n == 0) break;
+    out.append(buf, 0, n);
+  }
+  EXPECT_EQ(s.read(std::as_writable_bytes(std::span(buf))), 0u) << "a read after the end gave bytes";
+  EXPECT_EQ(s.position(), out.size());
+  return out;
+}
+
+// The directory make_sources.sh filled, made on first use and removed at
+// exit; "" (and a test failure) when the script failed.
+inline const std::string& source_fixtures() {
+  static std::unique_ptr<TempDir> dir;
+  static std::string path, error;
+  if (!dir) {
+    dir = std::make_unique<TempDir>();
+    const RunResult r =
+        run("bash " + sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/images/make_sources.sh") + " " +
+            sh_quote(dir->path().string()));
+    if (r.exit_code == 0)
+      path = dir->path().string();
+    else
+      error = "make_sources.sh failed (" + std::to_string(r.exit_code) + "): " + r.err;
+  }
+  if (path.empty()) ADD_FAILURE() << error;
+  return path;
+}
+
+// The Error `f` throws (a test failure when it throws none).
+template <class F>
+std::optional<Error> error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no imgtool::Error thrown";
+  return std::nullopt;
+}
+
+}  // namespace imgtool::test
