@@ -95,6 +95,11 @@ struct PublishOptions {
   // compression, OVA members, upstream digests). The disk image inside is
   // what is published.
   SourceOptions source;
+  // The source is read once, front to back (a stream: publish(spec) sets it
+  // for any source that is not a plain file, unless the body needs two passes):
+  // the image is assessed with AssessOptions::defer_check and the driver's
+  // walk runs once the body was sent; a refusal then deletes the image.
+  bool defer_consistency_check = false;
   // Called once the whole body was produced and sent (before Glance's record
   // is verified); an exception from it fails the publish and deletes the
   // image. publish(spec) uses it for the checks that need the whole source

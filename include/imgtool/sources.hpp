@@ -93,8 +93,22 @@ class Source {
   // copy. Else a spool over stream(): reads pull the stream forward and keep
   // what went by. Call at most one of random_access() and stream().
   virtual std::shared_ptr<const ByteSource> random_access() = 0;
+  // random_access() for a reader that goes through the image once, front to
+  // back (convert, publish): the spool frees the guest data readers report
+  // as consumed (ByteSource::consumed), so an image laid out in guest order
+  // goes through with only its metadata held. The caller assesses with
+  // AssessOptions::defer_check and calls complete_deferred_check() at the
+  // end. For a plain local file: the file, as random_access().
+  virtual std::shared_ptr<const ByteSource> one_pass_access() = 0;
   // The disk image's bytes, front to back.
   virtual std::unique_ptr<ByteStream> stream() = 0;
+  // True when the disk image is a plain local file (random_access() is the
+  // file itself, no spool, no layers).
+  virtual bool plain_file() const = 0;
+
+  // Reads the disk image's stream to its end; bytes the spool holds stay
+  // (what a deferred check reads). No-op for a plain file.
+  virtual void drain() = 0;
 
   // Reads whatever the consumer left of the outer stream (through the
   // digests), then compares every expected digest. Throws Error(Mismatch)

@@ -81,7 +81,15 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
   a.gate = opts.gate;
   a.purpose = Purpose::Read;
   std::unique_ptr<Source> source = open_source(src, opts.source);
-  const Assessment verdict = assess_source(*source, a);
+  // A file is read at random, and checked in full before the first byte is
+  // written. A stream is read once (the converter reads guest data in order,
+  // and the spool lets go of what was converted): its tables are walked at
+  // the end, before DST takes its name.
+  const bool one_pass = !source->plain_file();
+  a.defer_check = one_pass;
+  std::shared_ptr<const ByteSource> bytes = one_pass ? source->one_pass_access() : source->random_access();
+  const Assessment verdict = assess(bytes, a);
+  if (verdict.image) check_ovf_declaration(*source, verdict.image->info());
   verdict.throw_if_refused("convert");
   const Image& img = *verdict.image;
   if (!img.readable())
@@ -96,7 +104,13 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
       dst,
       {.fsync = opts.fsync, .min_size = opts.target_format == Format::Raw ? img.info().virtual_size : 0});
   std::vector<UpstreamCheck> upstream;
-  GuardedSink guarded(*out, [&] { upstream = source->finish(); });
+  GuardedSink guarded(*out, [&] {
+    if (verdict.check_deferred) {
+      source->drain();
+      complete_deferred_check(verdict, bytes, a).throw_if_refused("convert");
+    }
+    upstream = source->finish();
+  });
   ByteSink* file = &guarded;
   auto with_source = [&](ConvertStats st) {
     st.spool_peak_memory = source->spool_peak_memory();

@@ -103,6 +103,19 @@ void verify(PublishResult& r, const std::string& path, const std::shared_ptr<con
   }
 }
 
+// Once the body went out: the checks that needed the whole source. The
+// caller's (publish(spec): the stream read to its end, upstream digests),
+// then the driver's walk of a streamed image (deferred so that the stream
+// is read once). A refusal
+// throws, and the caller's cleanup deletes the uploaded image.
+void finish_source(const glance::PreparedImage& prep, const PublishOptions& opts) {
+  if (opts.after_body) opts.after_body();  // publish(spec): drains the stream, upstream digests
+  if (prep.verdict.check_deferred) {
+    (void)prep.source->size();  // the stream's end (if the hook did not drain it): the real size
+    complete_deferred_check(prep.verdict, prep.source, prep.assess_options).throw_if_refused("upload");
+  }
+}
+
 // --auto-properties: guest facts -> Glance properties; the user's own
 // --property values win. Runs after prepare_image(), so an unsafe image never
 // reaches libguestfs.
@@ -134,13 +147,21 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
   PublishOptions opts = user_opts;
   if (opts.name.empty()) opts.name = glance::default_image_name(*src);
   std::vector<UpstreamCheck> upstream;
+  // A stream is read once when the body reads it once: without conversion,
+  // or converted to raw; the qcow2 and vmdk writers plan over a first pass
+  // when their output cannot seek (an upload), and --reuse-existing hashes
+  // the source before the upload.
+  const bool single_read = !opts.convert_to || *opts.convert_to == Format::Raw;
+  opts.defer_consistency_check = !src->plain_file() && single_read && !opts.reuse_existing;
+  std::shared_ptr<const ByteSource> bytes =
+      opts.defer_consistency_check ? src->one_pass_access() : src->random_access();
+  // The download's own digests, over every byte of it: a mismatch found
+  // once the body was sent deletes the image that was just uploaded.
   opts.after_body = [&, user_hook = user_opts.after_body] {
-    // The download's own digests, over every byte of it: a mismatch found
-    // now deletes the image that was just uploaded.
+    src->drain();
     upstream = src->finish();
     if (user_hook) user_hook();
   };
-  std::shared_ptr<const ByteSource> bytes = src->random_access();
   PublishResult r = publish(std::move(bytes), opts);
   r.source_layers = src->layers();
   r.upstream = std::move(upstream);
@@ -173,7 +194,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
       co.options = opts.convert_options;
       return glance::converted_body(prep.image, co, opts.progress);
     }
-    return glance::file_body(prep.source, opts.progress);
+    return glance::file_body(prep.source, opts.progress, prep.detected_format == Format::Raw);
   };
 
   if (opts.dry_run) {
@@ -183,7 +204,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
     while (b->read(buf) > 0) {
     }
     auto d = b->finish();
-    if (opts.after_body) opts.after_body();
+    finish_source(prep, opts);
     r.dry_run = true;
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
@@ -264,7 +285,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
     r.sent_bytes = d.bytes;
     r.local_md5 = d.md5;
     r.local_sha512 = d.sha512;
-    if (opts.after_body) opts.after_body();
+    finish_source(prep, opts);
     if (opts.use_import) {
       api.import_staged(id, opts.stores);
       if (!opts.wait) {

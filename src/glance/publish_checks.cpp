@@ -114,7 +114,10 @@ PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const Publ
   AssessOptions a;
   a.gate = opts.gate;
   a.purpose = opts.convert_to ? Purpose::Read : Purpose::HandOver;
+  a.defer_check = opts.defer_consistency_check;
   Assessment verdict = assess(p.source, a);
+  p.verdict = verdict;
+  p.assess_options = a;
   verdict.throw_if_refused("upload");
   std::shared_ptr<const Image> img = verdict.image;
   const ImageInfo& info = img->info();

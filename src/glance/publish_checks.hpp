@@ -11,6 +11,7 @@
 #include "imgtool/glance.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"
+#include "imgtool/verdict.hpp"
 
 namespace imgtool::glance {
 
@@ -21,6 +22,10 @@ struct PreparedImage {
   Format detected_format = Format::Raw;
   std::string disk_format;  // what is sent to Glance
   std::optional<uint64_t> virtual_size;
+  // The verdict and how it was reached: with check_deferred, the driver's
+  // walk is still to run (complete_deferred_check) once the body was read.
+  Assessment verdict;
+  AssessOptions assess_options;
 };
 
 // Validates every option (the -o keys of convert_to included) before anything

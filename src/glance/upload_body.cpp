@@ -1,6 +1,7 @@
 #include "glance/upload_body.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 
 #include "formats/raw/raw_layout.hpp"
@@ -12,22 +13,28 @@ namespace {
 
 class FileBody final : public UploadBody {
  public:
-  FileBody(std::shared_ptr<const ByteSource> src, ProgressFn progress)
+  FileBody(std::shared_ptr<const ByteSource> src, ProgressFn progress, bool release_sent)
       : src_(std::move(src)),
-        size_(src_->size()),
+        size_(src_->known_size()),
         progress_(std::move(progress)),
+        release_sent_(release_sent),
         hasher_({HashAlgo::md5, HashAlgo::sha512}) {}
 
+  // A stream whose size is not known yet (a pipe) goes chunked, to its end.
   size_t read(std::span<std::byte> out) override {
     throw_if_interrupted();
-    if (off_ >= size_) return 0;
-    size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - off_));
+    if (size_ && off_ >= *size_) return 0;
+    size_t want = size_ ? static_cast<size_t>(std::min<uint64_t>(out.size(), *size_ - off_)) : out.size();
     size_t n = src_->read_at(off_, out.first(want));
+    if (n == 0 && !size_) return 0;
     if (n == 0)
       throw Error(ErrorKind::Io, src_->name(),
                   "file shrank during the upload: read ended at byte " + std::to_string(off_) + " of " +
-                      std::to_string(size_));
+                      std::to_string(*size_));
     hasher_.update(out.first(n));
+    // Sent as they are: a one-pass spool may let go of them (raw only:
+    // other formats' tables are walked again once the body went out).
+    if (release_sent_) src_->consumed(off_, n);
     off_ += n;
     if (progress_) progress_(off_, size_);
     return n;
@@ -40,9 +47,10 @@ class FileBody final : public UploadBody {
 
  private:
   std::shared_ptr<const ByteSource> src_;
-  uint64_t size_;
+  std::optional<uint64_t> size_;
   uint64_t off_ = 0;
   ProgressFn progress_;
+  bool release_sent_;
   MultiHasher hasher_;
 };
 
@@ -192,8 +200,9 @@ class ConvertedBody final : public UploadBody {
 
 }  // namespace
 
-std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress) {
-  return std::make_unique<FileBody>(std::move(src), std::move(progress));
+std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress,
+                                      bool release_sent) {
+  return std::make_unique<FileBody>(std::move(src), std::move(progress), release_sent);
 }
 
 std::unique_ptr<UploadBody> converted_body(std::shared_ptr<const Image> img, ConvertOptions opts,

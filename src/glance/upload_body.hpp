@@ -42,7 +42,10 @@ class UploadBody {
 };
 
 // The file's bytes as they are. Throws Error(Io) when the file shrinks.
-std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress);
+// `release_sent`: tell the source (ByteSource::consumed) each range once it
+// was sent, so a one-pass spool holds none of a raw image's bytes.
+std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress,
+                                      bool release_sent = false);
 
 // convert_image(img, ·, opts) streamed: size unknown (chunked upload).
 std::unique_ptr<UploadBody> converted_body(std::shared_ptr<const Image> img, ConvertOptions opts,

@@ -120,6 +120,18 @@ class SourceImpl final : public Source {
     return spool_;
   }
 
+  std::shared_ptr<const ByteSource> one_pass_access() override {
+    std::shared_ptr<const ByteSource> s = random_access();
+    if (spool_) spool_->set_one_pass(true);
+    return s;
+  }
+
+  void drain() override {
+    if (spool_) spool_->drain();
+  }
+
+  bool plain_file() const override { return plain_ != nullptr || plain_used_; }
+
   std::unique_ptr<ByteStream> stream() override {
     take_once();
     if (plain_) {  // read front to back, hashed in the same pass when asked
