@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,10 +26,13 @@ class ByteSource {
   virtual size_t read_at(uint64_t offset, std::span<std::byte> out) const = 0;
 
   // Reads exactly out.size() bytes or throws Error(Format) naming the offset
-  // and the file size (a table or header that runs past EOF).
+  // and the file size (a table or header that runs past EOF). Checks against
+  // known_size() first, so a stream is not read to its end for the check.
   void read_exact(uint64_t offset, std::span<std::byte> out) const;
   // Convenience: a vector of `len` bytes read with read_exact. Refuses
-  // (Error(Format)) when offset+len exceeds size() *before* allocating.
+  // (Error(Format)) when offset+len exceeds size() *before* allocating; when
+  // the size is not known yet (known_size()), reads in pieces of at most 1 MiB
+  // so the allocation never runs ahead of the bytes that arrived.
   std::vector<std::byte> read_vector(uint64_t offset, uint64_t len) const;
 
   // First offset >= `offset` that holds data (SEEK_DATA); size() if none.
@@ -45,6 +49,24 @@ class ByteSource {
   // a caller hand the very file that was checked to another reader (dup it;
   // never close it) instead of opening the path a second time.
   virtual int native_handle() const { return -1; }
+
+  // The size when it is known without reading further: a spool over a pipe
+  // whose end has not been seen yet says nullopt (size() would read the whole
+  // stream to learn it). Parsers that only validate against the size use it,
+  // and a deferred check (verdict.hpp) validates again once the end is known.
+  virtual std::optional<uint64_t> known_size() const { return size(); }
+
+  // A hint from a one-pass reader: it will not read host bytes [offset,
+  // offset+length) again (guest data it has handed on). A spool in one-pass
+  // mode frees them; everything else ignores it.
+  virtual void consumed(uint64_t offset, uint64_t length) const {
+    (void)offset;
+    (void)length;
+  }
+  // True when the source is read once, front to back (a spool in one-pass
+  // mode): readers should not look far ahead at metadata, since every byte
+  // between here and there has to be held until it is read.
+  virtual bool one_pass() const { return false; }
 };
 
 // Opens a regular file (or block device) read-only. Errors name the path:

@@ -51,6 +51,16 @@ struct AssessOptions {
   GatePolicy gate;
   Purpose purpose = Purpose::Read;
   CancelToken cancel;  // empty: the calling thread's token (imgtool/cancel.hpp)
+  // For an image read once from a stream (a spool in one-pass mode,
+  // io/spool_source.hpp): do now only what needs the header-level metadata
+  // (detection and the several-formats rule on the head of the bytes, the
+  // format's own open, the gate on named files: a stream has no directory, so
+  // any file it names is Unsafe; raw's partition-table rules) and skip the
+  // driver's walk over every table (qcow2 L2 tables and refcounts, vmdk grain
+  // tables), which would pull the whole stream into the spool before the
+  // first byte is converted. The Assessment says check_deferred; the caller
+  // reads the image, drains the spool and calls complete_deferred_check().
+  bool defer_check = false;
 };
 
 // A file named inside the image that the gate opened.
@@ -68,6 +78,9 @@ struct Assessment {
   // chain when allowed). Null when the verdict is Unreadable.
   std::shared_ptr<const Image> image;
   std::vector<OpenedFile> opened;
+  // True when assess() ran with defer_check and skipped the driver's walk:
+  // the verdict is provisional (it may still get worse, never better).
+  bool check_deferred = false;
 
   // Unsafe, Unreadable or Corrupt: convert, publish and inspect refuse.
   bool refuses() const noexcept;
@@ -89,5 +102,20 @@ Assessment assess(const std::string& path, const AssessOptions& opts = {});
 // only ever opened for a source backed by a file (native_handle() >= 0),
 // relative to the directory in its name.
 Assessment assess(std::shared_ptr<const ByteSource> src, const AssessOptions& opts = {});
+
+// The second half of a deferred assessment: call it with the Assessment that
+// assess(src, opts with defer_check) returned, once the one-pass reader is
+// done and the spool drained to the end (only guest data was released; the
+// metadata the walk reads, the first 64 KiB and the last bytes are still
+// there). Detects again over the whole probe window (the tail included), opens
+// the image again as the format found the first time (now with the real
+// size) and runs the walk and every rule of a normal assess(). Returns the
+// final verdict, with `first.image` (the image that was read) as its image;
+// `first` itself when nothing was deferred. The caller throws a refusal of it
+// (throw_if_refused) before the output is renamed into place or deletes what
+// it uploaded. Bytes the walk needs that a reader released (metadata that
+// overlaps guest data) make the check stop with a Corrupt finding.
+Assessment complete_deferred_check(const Assessment& first, std::shared_ptr<const ByteSource> src,
+                                   const AssessOptions& opts = {});
 
 }  // namespace imgtool

@@ -32,7 +32,7 @@ inline constexpr size_t kProbeTailBytes = 512;
 struct ProbeInput {
   std::span<const std::byte> head;  // first min(64 KiB, size) bytes
   std::span<const std::byte> tail;  // last min(512, size) bytes
-  uint64_t file_size = 0;
+  uint64_t file_size = 0;           // UINT64_MAX: a stream whose end is not known yet (no tail then)
 };
 
 using ProbeFn = int (*)(const ProbeInput&) noexcept;  // 0 = not this format, 100 = certain, raw = 1
@@ -65,6 +65,9 @@ struct ProbeWindow {
   std::vector<std::byte> head;
   std::vector<std::byte> tail;
   uint64_t file_size = 0;
+  // A stream read once: the tail was not read (it would mean holding the
+  // whole stream); the deferred check probes again.
+  bool tail_missing = false;
   ProbeInput input() const { return {head, tail, file_size}; }
 };
 ProbeWindow read_probe_window(const ByteSource& src);

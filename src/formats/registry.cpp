@@ -55,6 +55,23 @@ const FormatDescriptor& descriptor(Format f) noexcept {
 
 ProbeWindow read_probe_window(const ByteSource& src) {
   ProbeWindow w;
+  if (src.one_pass() || !src.known_size()) {
+    // A stream read once, or whose end is not in sight: the head as it
+    // arrives, and the tail only when it is inside the head (reading it would
+    // mean holding the whole stream first). The deferred check (verdict.hpp)
+    // probes again with the tail once the stream ended.
+    w.head.resize(kProbeHeadBytes);
+    w.head.resize(src.read_at(0, w.head));
+    const std::optional<uint64_t> known = src.known_size();
+    w.file_size = known.value_or(UINT64_MAX);
+    if (known && *known == w.head.size()) {
+      const size_t tail = std::min(kProbeTailBytes, w.head.size());
+      w.tail.assign(w.head.end() - static_cast<std::ptrdiff_t>(tail), w.head.end());
+    } else {
+      w.tail_missing = true;
+    }
+    return w;
+  }
   w.file_size = src.size();
   w.head.resize(static_cast<size_t>(std::min<uint64_t>(kProbeHeadBytes, w.file_size)));
   src.read_exact(0, w.head);

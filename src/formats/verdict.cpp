@@ -89,7 +89,7 @@ class Assessor {
     const Format fmt = forced ? *forced : (probes.empty() ? Format::Raw : probes.front().format);
     a.report.format = fmt;
     std::vector<Finding> cross = formats::ambiguity_findings(window, probes);
-    if (src->size() == 0)
+    if (window.head.empty())  // no src->size(): a stream would be read to its end for it
       cross.push_back(
           {Severity::Unreadable, FindingKind::Empty, "the file is empty (0 bytes): not a disk image"});
 
@@ -110,8 +110,13 @@ class Assessor {
 
     throw_if_interrupted();
     CheckReport walk;
+    // The formats whose walk reads tables all over the file wait; raw's check
+    // reads only the first sectors (Glance's partition-table rules) and is
+    // done now, and done again with the rest once the probe's tail is there.
+    const bool walk_later = opts_.defer_check && (fmt == Format::Qcow2 || fmt == Format::Vmdk);
+    a.check_deferred = walk_later || (opts_.defer_check && window.tail_missing);
     try {
-      walk = img->check();
+      if (!walk_later) walk = img->check();
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::Interrupted || interrupted() || e.kind() == ErrorKind::Io) throw;
       walk.findings.push_back({Severity::Corruption, FindingKind::Metadata,
@@ -255,6 +260,61 @@ void Assessment::throw_if_refused(const std::string& action) const {
 Assessment assess(std::shared_ptr<const ByteSource> src, const AssessOptions& opts) {
   CancelScope cancel_scope(opts.cancel);
   return Assessor(opts).run(std::move(src), opts.format, 0);
+}
+
+namespace {
+
+// The image that was read (opened before the stream ended: a streamOptimized
+// vmdk through its markers, a qcow2 without its file size) against the image
+// opened again through its tables: where one has data and the other has
+// none, the bytes handed on are not the bytes the tables describe.
+std::optional<Finding> compare_read_image(const Image& read, const Image& tables) {
+  const uint64_t vsize = tables.info().virtual_size;
+  if (read.info().virtual_size != vsize)
+    return Finding{Severity::Corruption, FindingKind::Metadata,
+                   "the image read from the stream is " + std::to_string(read.info().virtual_size) +
+                       " bytes, its tables describe " + std::to_string(vsize)};
+  constexpr uint64_t kStep = uint64_t(1) << 30;
+  for (uint64_t off = 0; off < vsize;) {
+    throw_if_interrupted();
+    const Extent a = read.map(off, std::min(kStep, vsize - off));
+    const Extent b = tables.map(off, std::min(a.length, vsize - off));
+    if ((a.kind == ExtentKind::Data) != (b.kind == ExtentKind::Data))
+      return Finding{Severity::Corruption, FindingKind::Metadata,
+                     "guest offset " + std::to_string(off) + " was read from the stream as " +
+                         (a.kind == ExtentKind::Data ? "data" : "zeros") + ", but the image's tables say " +
+                         (b.kind == ExtentKind::Data ? "data" : "zeros")};
+    off += std::min(a.length, b.length);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Assessment complete_deferred_check(const Assessment& first, std::shared_ptr<const ByteSource> src,
+                                   const AssessOptions& opts) {
+  if (!first.check_deferred) return first;
+  CancelScope cancel_scope(opts.cancel);
+  AssessOptions full = opts;
+  full.defer_check = false;
+  Assessment a = Assessor(full).run(std::move(src), first.report.format, 0);
+  if (a.image && first.image && a.image->readable() && first.image->readable()) {
+    std::optional<Finding> diff;
+    try {
+      diff = compare_read_image(*first.image, *a.image);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Interrupted || interrupted()) throw;
+      diff = Finding{Severity::Corruption, FindingKind::Metadata,
+                     "comparing the image read with its tables stopped: " +
+                         format_error_line("", e.offset(), e.message())};
+    }
+    if (diff) {
+      a.report.findings.push_back(std::move(*diff));
+      a.verdict = verdict_of(a.report.findings);
+    }
+  }
+  if (first.image) a.image = first.image;
+  return a;
 }
 
 Assessment assess(const std::string& path, const AssessOptions& opts) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -148,30 +149,54 @@ std::unique_ptr<ByteSource> memory_source(std::vector<std::byte> bytes, std::str
 
 // ---- ByteSource non-virtual helpers and defaults ----------------------------
 
+namespace {
+
+[[noreturn]] void past_eof(const ByteSource& src, const char* what, uint64_t offset, uint64_t len) {
+  const std::optional<uint64_t> size = src.known_size();
+  throw Error(ErrorKind::Format, src.name(),
+              std::string(what) + " of " + std::to_string(len) + " bytes ends past end of file (" +
+                  (size ? std::to_string(*size) + " bytes)" : "size not known yet)"),
+              offset);
+}
+
+}  // namespace
+
 void ByteSource::read_exact(uint64_t offset, std::span<std::byte> out) const {
   uint64_t end;
-  if (__builtin_add_overflow(offset, out.size(), &end) || end > size())
-    throw Error(ErrorKind::Format, name(),
-                "read of " + std::to_string(out.size()) + " bytes ends past end of file (" +
-                    std::to_string(size()) + " bytes)",
-                offset);
+  const std::optional<uint64_t> known = known_size();
+  if (__builtin_add_overflow(offset, out.size(), &end) || (known && end > *known))
+    past_eof(*this, "read", offset, out.size());
   size_t n = read_at(offset, out);
-  if (n != out.size())
+  if (n != out.size()) {
+    if (!known) past_eof(*this, "read", offset, out.size());  // the stream ended before
     throw Error(ErrorKind::Io, name(),
                 "short read: got " + std::to_string(n) + " of " + std::to_string(out.size()) +
                     " bytes (file shrank?)",
                 offset);
+  }
 }
 
 std::vector<std::byte> ByteSource::read_vector(uint64_t offset, uint64_t len) const {
   uint64_t end;
-  if (__builtin_add_overflow(offset, len, &end) || end > size())
-    throw Error(ErrorKind::Format, name(),
-                "structure of " + std::to_string(len) + " bytes ends past end of file (" +
-                    std::to_string(size()) + " bytes)",
-                offset);
-  std::vector<std::byte> v(static_cast<size_t>(len));
-  read_exact(offset, v);
+  const std::optional<uint64_t> known = known_size();
+  if (__builtin_add_overflow(offset, len, &end) || (known && end > *known))
+    past_eof(*this, "structure", offset, len);
+  std::vector<std::byte> v;
+  if (known) {
+    v.resize(static_cast<size_t>(len));
+    read_exact(offset, v);
+    return v;
+  }
+  // A stream whose size is not known yet: grow with what arrives, so a size
+  // claimed by a header costs no more memory than the stream delivers.
+  constexpr uint64_t kPiece = uint64_t(1) << 20;
+  for (uint64_t done = 0; done < len;) {
+    const size_t n = static_cast<size_t>(std::min(kPiece, len - done));
+    v.resize(static_cast<size_t>(done) + n);
+    if (read_at(offset + done, std::span<std::byte>(v).subspan(static_cast<size_t>(done))) != n)
+      past_eof(*this, "structure", offset, len);
+    done += n;
+  }
   return v;
 }
 

@@ -21,7 +21,7 @@ struct DCtxFree {
   void operator()(ZSTD_DCtx* c) const noexcept { ZSTD_freeDCtx(c); }
 };
 
-bool inflate_raw(std::span<const std::byte> in, std::span<std::byte> out) {
+bool inflate_raw(std::span<const std::byte> in, std::span<std::byte> out, size_t* used) {
   z_stream zs{};
   if (inflateInit2(&zs, -12) != Z_OK) return false;
   std::unique_ptr<z_stream, InflateEnd> guard(&zs);
@@ -30,12 +30,13 @@ bool inflate_raw(std::span<const std::byte> in, std::span<std::byte> out) {
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
   zs.avail_out = static_cast<uInt>(out.size());
   int ret = inflate(&zs, Z_FINISH);
+  *used = zs.total_in;
   // The stored size is only known to 512-byte precision, so the input may
   // end early or carry padding: qemu accepts Z_BUF_ERROR when the output is full.
   return (ret == Z_STREAM_END || ret == Z_BUF_ERROR) && zs.avail_out == 0;
 }
 
-bool zstd_stream(std::span<const std::byte> in, std::span<std::byte> out) {
+bool zstd_stream(std::span<const std::byte> in, std::span<std::byte> out, size_t* used) {
   std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx(ZSTD_createDCtx());
   if (!dctx) return false;
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
@@ -47,14 +48,19 @@ bool zstd_stream(std::span<const std::byte> in, std::span<std::byte> out) {
     if (ZSTD_isError(ret)) return false;
     if (ib.pos <= last_in && ob.pos <= last_out) return false;  // no progress: truncated
   }
+  *used = ib.pos;
   // ret > 0: the frame is not finished, i.e. it decodes to more than a cluster.
   return ret == 0;
 }
 
 }  // namespace
 
-bool decompress_cluster(uint8_t compression_type, std::span<const std::byte> in, std::span<std::byte> out) {
-  return compression_type == 1 ? zstd_stream(in, out) : inflate_raw(in, out);
+bool decompress_cluster(uint8_t compression_type, std::span<const std::byte> in, std::span<std::byte> out,
+                        size_t* used) {
+  size_t n = 0;
+  const bool ok = compression_type == 1 ? zstd_stream(in, out, &n) : inflate_raw(in, out, &n);
+  if (used) *used = n;
+  return ok;
 }
 
 }  // namespace imgtool::qcow2

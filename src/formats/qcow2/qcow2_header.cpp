@@ -109,6 +109,15 @@ void read_extensions(const ByteSource& src, Header& h, io::Bytes c0, uint64_t st
   }
 }
 
+// The first min(len, file size) bytes; from a stream that does not know its
+// size, what arrives (len is at most a cluster, 2 MiB).
+std::vector<std::byte> read_prefix(const ByteSource& src, uint64_t len) {
+  if (std::optional<uint64_t> known = src.known_size()) return src.read_vector(0, std::min(len, *known));
+  std::vector<std::byte> v(static_cast<size_t>(len));
+  v.resize(src.read_at(0, v));
+  return v;
+}
+
 }  // namespace
 
 void validate_table(const ByteSource& src, const Header& h, uint64_t offset, uint64_t entries,
@@ -133,10 +142,10 @@ void validate_table(const ByteSource& src, const Header& h, uint64_t offset, uin
 
 Header read_header(const ByteSource& src) {
   Header h;
-  h.file_size = src.size();
-  if (h.file_size < 72)
-    fail(src, "file of " + std::to_string(h.file_size) + " B is shorter than a qcow2 header (72 B)");
-  std::vector<std::byte> fixed = src.read_vector(0, std::min<uint64_t>(h.file_size, hdr::kV3Length));
+  h.file_size = src.known_size().value_or(kSizeNotKnown);
+  std::vector<std::byte> fixed = read_prefix(src, hdr::kV3Length);
+  if (fixed.size() < 72)
+    fail(src, "file of " + std::to_string(fixed.size()) + " B is shorter than a qcow2 header (72 B)");
   io::Bytes b = fixed;
   if (io::load_be32(b, hdr::kMagic) != kMagic) fail(src, "not a qcow2 image (bad magic)", hdr::kMagic);
   h.version = io::load_be32(b, hdr::kVersion);
@@ -165,7 +174,7 @@ Header read_header(const ByteSource& src) {
   if (h.version == 3) {
     // v3 header is at least 104 bytes; the fixed read above may be short.
     if (fixed.size() < 104)
-      fail(src, "qcow2 v3 header needs 104 B, file has " + std::to_string(h.file_size) + " B");
+      fail(src, "qcow2 v3 header needs 104 B, file has " + std::to_string(fixed.size()) + " B");
     h.incompatible = io::load_be64(b, hdr::kIncompatibleFeatures);
     h.compatible = io::load_be64(b, hdr::kCompatibleFeatures);
     h.autoclear = io::load_be64(b, hdr::kAutoclearFeatures);
@@ -188,7 +197,9 @@ Header read_header(const ByteSource& src) {
 
   // Cluster 0 holds the header, the extensions and the backing file name
   // (qemu reads no further). Read what of it exists.
-  std::vector<std::byte> c0 = src.read_vector(0, std::min(h.cluster_size, h.file_size));
+  std::vector<std::byte> c0 = read_prefix(src, h.cluster_size);
+  if (h.file_size == kSizeNotKnown)
+    h.file_size = src.known_size().value_or(kSizeNotKnown);  // a short stream ended
   if (h.backing_file_offset > h.cluster_size)
     fail(src,
          "backing file offset " + io::hex(h.backing_file_offset) + " is outside cluster 0 (" +

@@ -68,6 +68,9 @@ struct Snapshot {
   SnapshotInfo info;
 };
 
+// Header::file_size of a source that does not know its size yet.
+inline constexpr uint64_t kSizeNotKnown = UINT64_MAX;
+
 struct Header {
   // Fields of the fixed header (qcow2.txt "Header").
   uint32_t version = 0;
@@ -89,7 +92,9 @@ struct Header {
   uint32_t header_length = 72;
   uint8_t compression_type = 0;  // 0 zlib, 1 zstd
 
-  // Derived.
+  // Derived. kSizeNotKnown for a stream whose end has not been seen: the
+  // checks against it pass, and the deferred check (verdict.hpp) opens the
+  // image again with the real size.
   uint64_t file_size = 0;
   uint64_t cluster_size = 0;
   bool extended_l2 = false;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "formats/driver.hpp"
 #include "formats/gate.hpp"
@@ -81,9 +82,12 @@ Run Qcow2Image::resolve(uint64_t offset, uint64_t max_len, bool host_contiguous)
   const uint64_t vsize = h_.size;
   if (offset >= vsize || max_len == 0)
     throw Error(ErrorKind::Usage, src_->name(), "map() past the virtual size", offset);
-  const uint64_t end = offset + std::min(max_len, vsize - offset);
+  uint64_t end = offset + std::min(max_len, vsize - offset);
   const uint64_t cs = h_.cluster_size;
   const uint64_t per_l1 = h_.l2_entries * cs;
+  // Read once from a stream, the next L2 table usually comes after all the
+  // data of this one: looking at it now would hold that data in the spool.
+  if (src_->one_pass()) end = std::min(end, (offset / per_l1 + 1) * per_l1);
   const uint64_t sc_size = cs / kSubclusters;
   const std::vector<uint64_t>& l1t = l1();
 
@@ -166,16 +170,21 @@ Extent Qcow2Image::map(uint64_t offset, uint64_t max_len) const {
 
 void Qcow2Image::read_data(uint64_t guest, uint64_t host, std::span<std::byte> out) const {
   const ByteSource& s = data_src_ ? *data_src_ : *src_;
-  const uint64_t fsize = s.size();
-  if (host >= fsize)
+  auto past_eof = [&](uint64_t fsize) {
     throw Error(ErrorKind::Format, s.name(),
                 "data for guest offset " + io::hex(guest) + " at host offset " + io::hex(host) +
                     " is past end of file (" + std::to_string(fsize) + " B)",
                 host);
+  };
+  // A stream that has not ended yet is checked after the read (which ends it
+  // when the offset is past its end).
+  if (std::optional<uint64_t> fsize = s.known_size(); fsize && host >= *fsize) past_eof(*fsize);
   // A cluster that starts inside the file but is cut short reads as zeros past
   // EOF, as in qemu (block/io.c zero-fills reads beyond the file end).
   size_t n = s.read_at(host, out);
+  if (n == 0 && !out.empty()) past_eof(s.size());
   std::memset(out.data() + n, 0, out.size() - n);
+  s.consumed(host, n);
 }
 
 void Qcow2Image::read_compressed(uint64_t guest, uint64_t l2_entry, std::span<std::byte> out) const {
@@ -188,16 +197,43 @@ void Qcow2Image::read_compressed(uint64_t guest, uint64_t l2_entry, std::span<st
              io::hex(c.host_offset) + " is past end of file (" + std::to_string(h_.file_size) + " B)",
          c.host_offset);
   // The stored length is rounded up to 512-byte sectors and may reach past EOF.
-  const uint64_t len = std::min(c.size, h_.file_size - c.host_offset);
-  std::vector<std::byte> in = src_->read_vector(c.host_offset, len);
+  // (From a stream of unknown size: as much of it as arrives; the length is
+  // bounded by the entry's bit field, at most a cluster and a sector.)
+  std::vector<std::byte> in(static_cast<size_t>(std::min(c.size, h_.file_size - c.host_offset)));
+  std::optional<Error> cut;  // what stopped the read short of the stored size
+  try {
+    in.resize(src_->read_at(c.host_offset, in));
+  } catch (const Error& e) {
+    // Read once from a stream, the last sector of the stored size may hold
+    // the start of the next compressed cluster, which another worker may have
+    // read and released already: what is needed ends before it.
+    if (e.kind() != ErrorKind::Unsupported || !e.offset() || *e.offset() <= c.host_offset ||
+        *e.offset() - c.host_offset >= in.size())
+      throw;
+    cut = e;
+    in.resize(static_cast<size_t>(*e.offset() - c.host_offset));
+    in.resize(src_->read_at(c.host_offset, in));
+  }
+  if (in.empty())
+    fail(*src_,
+         "compressed cluster for guest offset " + io::hex(cluster_start) + " at host offset " +
+             io::hex(c.host_offset) + " is past end of file (" + std::to_string(src_->size()) + " B)",
+         c.host_offset);
   std::vector<std::byte> cluster(cs);
-  if (!decompress_cluster(h_.compression_type, in, cluster))
+  size_t used = 0;
+  if (!decompress_cluster(h_.compression_type, in, cluster, &used)) {
+    if (cut) throw *cut;  // the stream needed the bytes that were passed on
     fail(*src_,
          std::string("compressed cluster for guest offset ") + io::hex(cluster_start) + " at host offset " +
              io::hex(c.host_offset) + " (" + std::to_string(c.size) + " B) does not decompress (" +
              (h_.compression_type == 1 ? "zstd" : "zlib") + ") to " + std::to_string(cs) + " B",
          c.host_offset);
+  }
   std::memcpy(out.data(), cluster.data() + (guest - cluster_start), out.size());
+  // Exactly the bytes the stream took: the next compressed cluster may start
+  // inside this one's last sector. A read of part of a cluster frees nothing
+  // (the rest of it is still to come).
+  if (out.size() == cs) src_->consumed(c.host_offset, used);
 }
 
 void Qcow2Image::read(uint64_t offset, std::span<std::byte> out) const {

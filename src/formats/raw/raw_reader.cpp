@@ -15,6 +15,10 @@ namespace {
 
 class RawImage final : public Image {
  public:
+  // The virtual size is the source's size: a stream without a size hint (a
+  // pipe, a decompressor) is read to its end and spooled here. That is the
+  // price of raw from such a stream; with a hint (a file, an HTTP
+  // Content-Length) nothing is read ahead.
   explicit RawImage(std::shared_ptr<const ByteSource> src) : src_(std::move(src)) {
     info_.filename = src_->name();
     info_.format = Format::Raw;
@@ -67,6 +71,7 @@ class RawImage final : public Image {
       throw Error(ErrorKind::Usage, info_.filename, "read past the virtual size", offset);
     size_t n = src_->read_at(offset, out);
     std::memset(out.data() + n, 0, out.size() - n);  // rounding tail past EOF
+    src_->consumed(offset, n);
   }
 
   // raw has no metadata that could be inconsistent or name another file; what

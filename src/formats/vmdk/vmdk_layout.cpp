@@ -20,10 +20,8 @@ std::string num(uint64_t v) {
 // bdrv_pread zero-fills past EOF).
 std::string read_text(const ByteSource& src, uint64_t off, uint64_t len) {
   std::string s(static_cast<size_t>(len), '\0');
-  if (off < src.size()) {
-    uint64_t n = std::min(len, src.size() - off);
-    src.read_exact(off, std::span<std::byte>(reinterpret_cast<std::byte*>(s.data()), static_cast<size_t>(n)));
-  }
+  // read_at is short only at the end: no size() (a stream would be read to its end for it).
+  src.read_at(off, std::span<std::byte>(reinterpret_cast<std::byte*>(s.data()), s.size()));
   return s;
 }
 
@@ -146,11 +144,13 @@ void open_descriptor(Layout& L, std::string text, formats::Gate& gate) {
 Layout open_layout(std::shared_ptr<const ByteSource> src, formats::Gate& gate) {
   Layout L;
   L.src = std::move(src);
-  const uint64_t size = L.src->size();
+  // A one-pass source (a stream read once) is not read to its end for the
+  // size: a streamOptimized image is then read through its markers.
+  const uint64_t size = L.src->one_pass() ? L.src->known_size().value_or(UINT64_MAX) : L.src->size();
   // qemu vmdk_read_desc: "File is too small, not a valid image".
   if (size < 4) throw Error(ErrorKind::Format, "", "file is " + num(size) + " bytes, too small to be a VMDK");
   std::vector<std::byte> head(static_cast<size_t>(std::min<uint64_t>(size, kSector)));
-  L.src->read_exact(0, head);
+  head.resize(L.src->read_at(0, head));
   if (!is_kdmv_magic(head)) {
     L.descriptor_bytes_declared = size;
     open_descriptor(L, read_text(*L.src, 0, std::min(size, kMaxDescriptorBytes)), gate);

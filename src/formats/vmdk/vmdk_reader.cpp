@@ -207,6 +207,11 @@ class VmdkImage final : public Image {
   }
 
   CheckReport check() const override {
+    if (L_.hosted && L_.hosted->streaming())
+      throw Error(
+          ErrorKind::Unsupported, info_.filename,
+          "the grain tables of a streamOptimized image read from a stream are checked once the stream "
+          "ended (complete_deferred_check), not by this image");
     CheckReport r = vmdk::check_layout(L_);
     r.filename = info_.filename;
     r.format = Format::Vmdk;
@@ -263,7 +268,9 @@ int vmdk_probe(const ProbeInput& in) noexcept {
 }
 
 std::unique_ptr<Image> vmdk_open(std::shared_ptr<const ByteSource> src, Gate& gate) {
-  if (src->size() >= 4 && vmdk::is_cowd_magic(src->read_vector(vmdk::hdr::kMagic, 4))) {
+  std::vector<std::byte> magic(4);
+  magic.resize(src->read_at(vmdk::hdr::kMagic, magic));  // no size(): a stream would be read to its end
+  if (magic.size() == 4 && vmdk::is_cowd_magic(magic)) {
     // VMDK3 / vmfsSparse ("COWD"): detected, never read (disk_sectors le32 at
     // 12). Whatever follows the magic (a crafted KDMV-like header included),
     // imgtool cannot check it, and Glance's inspector would call it raw.

@@ -17,6 +17,8 @@ constexpr size_t kCachedGrains = 8;        // x 1 MiB at most
 // map() walks at most this many grain entries per call (it may return less
 // than max_len; callers continue from the returned end).
 constexpr uint64_t kMaxMapSteps = uint64_t{1} << 16;
+// map() of a streaming extent covers at most this much guest data per call.
+constexpr uint64_t kStreamLookahead = uint64_t{4} << 20;
 
 std::string num(uint64_t v) {
   return std::to_string(v);
@@ -26,7 +28,7 @@ std::string num(uint64_t v) {
 
 SparseExtent::SparseExtent(std::shared_ptr<const ByteSource> src) : src_(std::move(src)) {
   try {
-    const uint64_t size = src_->size();
+    const uint64_t size = file_size();
     if (size < kSector)
       throw Error(ErrorKind::Format, "",
                   "file is " + num(size) + " bytes; a VMDK sparse header needs 512 bytes");
@@ -34,6 +36,12 @@ SparseExtent::SparseExtent(std::shared_ptr<const ByteSource> src) : src_(std::mo
     if (!is_kdmv_magic(h)) throw Error(ErrorKind::Format, "", "no KDMV magic at offset 0");
     primary_ = parse_sparse_header(h);
     hdr_ = primary_;
+    if (primary_.gd_offset == kGdAtEnd && primary_.has_markers() && primary_.compressed() &&
+        src_->one_pass()) {
+      geo_ = validate_sparse_header(hdr_, size, true);
+      walk_ = std::make_unique<MarkerWalk>(*src_, primary_, geo_);
+      return;
+    }
     if (primary_.gd_offset == kGdAtEnd) {
       // qemu vmdk_open_vmdk4: "The footer takes precedence over the header".
       footer_ = read_footer(*src_);
@@ -47,6 +55,12 @@ SparseExtent::SparseExtent(std::shared_ptr<const ByteSource> src) : src_(std::mo
   } catch (const Error& e) {
     throw e.with_path(src_->name());
   }
+}
+
+uint64_t SparseExtent::file_size() const {
+  // A one-pass source is not read to its end to learn its size: the checks
+  // against it wait for the deferred check (verdict.hpp).
+  return src_->one_pass() ? src_->known_size().value_or(UINT64_MAX) : src_->size();
 }
 
 uint64_t SparseExtent::grain_count() const {
@@ -73,9 +87,9 @@ std::shared_ptr<const std::vector<uint32_t>> SparseExtent::table(uint64_t i) con
   }
   const uint64_t off = uint64_t{gd_[i]} * kSector;
   uint64_t end = off + geo_.gt_bytes;
-  if (end > src_->size())
+  if (end > file_size())
     fail("grain directory entry " + num(i) + " points at a grain table at " + io::hex(off) + " (" +
-             num(geo_.gt_bytes) + " bytes) that ends past EOF (" + num(src_->size()) + " bytes)",
+             num(geo_.gt_bytes) + " bytes) that ends past EOF (" + num(file_size()) + " bytes)",
          geo_.gd_offset_bytes + i * kTableEntryBytes);
   std::vector<std::byte> raw = src_->read_vector(off, geo_.gt_bytes);
   auto t = std::make_shared<std::vector<uint32_t>>(geo_.gt_entries);
@@ -87,6 +101,10 @@ std::shared_ptr<const std::vector<uint32_t>> SparseExtent::table(uint64_t i) con
 }
 
 SparseExtent::Grain SparseExtent::lookup(uint64_t g) const {
+  if (walk_) {
+    if (std::optional<uint64_t> sector = walk_->find(g)) return {ExtentKind::Data, *sector};
+    return {};
+  }
   const uint64_t ti = g / geo_.gt_entries;
   auto t = table(ti);
   if (!t) return {};
@@ -96,9 +114,9 @@ SparseExtent::Grain SparseExtent::lookup(uint64_t g) const {
   const uint64_t host = uint64_t{gte} * kSector;
   const uint64_t need =
       hdr_.compressed() ? (hdr_.has_markers() ? marker::kGrainHeaderBytes : 1) : grain_need(g);
-  if (host + need > src_->size())
+  if (host + need > file_size())
     fail("grain " + num(g) + " (guest offset " + io::hex(g * geo_.grain_bytes) + ") points at " +
-             io::hex(host) + ", " + num(need) + " bytes ending past EOF (" + num(src_->size()) + " bytes)",
+             io::hex(host) + ", " + num(need) + " bytes ending past EOF (" + num(file_size()) + " bytes)",
          uint64_t{gd_[ti]} * kSector + (g % geo_.gt_entries) * kTableEntryBytes);
   return {ExtentKind::Data, gte};
 }
@@ -110,7 +128,7 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
       if (k == sector && v) return v;
   }
   const uint64_t host = sector * kSector;
-  const uint64_t fsize = src_->size();
+  const uint64_t fsize = file_size();
   uint64_t data_off = host, data_len = 0;
   if (hdr_.has_markers()) {
     // Grain marker {lba u64, size u32, data} (VMDK spec "Stream-Optimized
@@ -149,6 +167,11 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
              " bytes, expected " + num(grain_need(g)),
          host);
   out->resize(out_len);
+  // One-pass reading: the data up to the next sector (where the next marker
+  // starts) is not needed again; the inflated grain stays in the cache below
+  // for reads of its other parts. The marker's 12-byte head stays: the check
+  // compares its lba with the grain table.
+  if (hdr_.has_markers()) src_->consumed(data_off, io::align_up(data_off + data_len, kSector) - data_off);
   std::lock_guard<std::mutex> lock(mu_);
   if (grains_.size() < kCachedGrains) {
     grains_.emplace_back(sector, out);
@@ -160,6 +183,8 @@ std::shared_ptr<const std::vector<std::byte>> SparseExtent::inflate(uint64_t g, 
 }
 
 Extent SparseExtent::map(uint64_t offset, uint64_t max_len) const {
+  // The walk reads ahead as far as map() asks: a few MiB, not the stream.
+  if (walk_) max_len = std::min(max_len, kStreamLookahead);
   const uint64_t end = offset + std::min(max_len, geo_.capacity_bytes - offset);
   Extent e{offset, 0, ExtentKind::Unallocated, false};
   uint64_t pos = offset;
@@ -205,6 +230,7 @@ void SparseExtent::read(uint64_t offset, std::span<std::byte> out) const {
       std::memcpy(dst.data(), buf->data() + in, n);
     } else {
       src_->read_exact(gr.sector * kSector + in, dst);
+      src_->consumed(gr.sector * kSector + in, n);
     }
     done += n;
   }

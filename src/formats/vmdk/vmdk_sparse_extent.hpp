@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "formats/vmdk/vmdk_marker_walk.hpp"
 #include "formats/vmdk/vmdk_sparse_header.hpp"
 #include "imgtool/image.hpp"
 #include "imgtool/source.hpp"
@@ -21,8 +22,14 @@ namespace imgtool::vmdk {
 class SparseExtent {
  public:
   // Parses and validates the extent in `src` (whose first bytes are "KDMV").
-  // Errors carry src->name().
+  // Errors carry src->name(). A streamOptimized extent (GD_AT_END, markers)
+  // in a one-pass source is read through the marker walk instead of its
+  // footer and tables (vmdk_marker_walk.hpp): streaming() is then true.
   explicit SparseExtent(std::shared_ptr<const ByteSource> src);
+
+  // Read through the marker walk: no directory, no tables (directory() is
+  // empty), lookups answer from the markers.
+  bool streaming() const { return walk_ != nullptr; }
 
   const ByteSource& source() const { return *src_; }
   const std::shared_ptr<const ByteSource>& source_ptr() const { return src_; }
@@ -52,6 +59,7 @@ class SparseExtent {
  private:
   [[noreturn]] void fail(const std::string& msg, std::optional<uint64_t> off) const;
   uint64_t grain_need(uint64_t g) const;  // guest bytes grain g covers
+  uint64_t file_size() const;             // UINT64_MAX: a one-pass stream not yet at its end
 
   std::shared_ptr<const ByteSource> src_;
   SparseHeader primary_;
@@ -64,6 +72,7 @@ class SparseExtent {
   mutable std::unordered_map<uint64_t, std::shared_ptr<const std::vector<uint32_t>>> tables_;
   mutable std::vector<std::pair<uint64_t, std::shared_ptr<const std::vector<std::byte>>>> grains_;
   mutable size_t next_grain_slot_ = 0;
+  std::unique_ptr<MarkerWalk> walk_;  // streaming() only
 };
 
 }  // namespace imgtool::vmdk

@@ -122,13 +122,13 @@ Footer read_footer(const ByteSource& src) {
   return f;
 }
 
-SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size) {
+SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size, bool gd_at_end_unread) {
   SparseGeometry g;
   if (h.version > kMaxVersion)
     throw Error(ErrorKind::Unsupported, "",
                 "unsupported VMDK version " + num(h.version) + " (1.." + num(kMaxVersion) + " known)",
                 hdr::kVersion);
-  if (h.gd_offset == kGdAtEnd)
+  if (h.gd_offset == kGdAtEnd && !gd_at_end_unread)
     bad("footer also has gdOffset GD_AT_END (expected a real offset)", hdr::kGdOffset);
   if (h.num_gtes_per_gt == 0 || h.num_gtes_per_gt > kMaxGtesPerGt)
     bad("numGTEsPerGT is " + num(h.num_gtes_per_gt) + " (expected 1.." + num(kMaxGtesPerGt) + ")",
@@ -151,15 +151,16 @@ SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size)
             " grain directory entries (limit " + num(kMaxGdEntries) + ")",
         hdr::kCapacity);
   uint64_t gd_end = 0;
-  if (h.gd_offset > file_size / kSector ||
-      io::add_overflows(h.gd_offset * kSector, g.gd_entries * kTableEntryBytes, &gd_end) ||
-      gd_end > file_size)
+  if (!gd_at_end_unread &&
+      (h.gd_offset > file_size / kSector ||
+       io::add_overflows(h.gd_offset * kSector, g.gd_entries * kTableEntryBytes, &gd_end) ||
+       gd_end > file_size))
     bad("grain directory (" + num(g.gd_entries) + " entries x 4 B) at sector " + num(h.gd_offset) +
             " ends past EOF (" + num(file_size) + " bytes)",
         hdr::kGdOffset);
   if (g.gd_entries > 0 && h.gd_offset == 0)
     bad("gdOffset is 0 (the grain directory would overlay the header)", hdr::kGdOffset);
-  g.gd_offset_bytes = h.gd_offset * kSector;
+  if (!gd_at_end_unread) g.gd_offset_bytes = h.gd_offset * kSector;
   if ((h.flags & kFlagRgd) != 0 && h.rgd_offset != 0 && h.rgd_offset <= file_size / kSector)
     g.rgd_offset_bytes = h.rgd_offset * kSector;
   // qemu: "File truncated, expecting at least N bytes".

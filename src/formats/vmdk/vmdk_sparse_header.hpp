@@ -113,6 +113,11 @@ inline uint64_t max_compressed_grain_bytes(const SparseGeometry& g) {
 
 // Checks every field qemu and imgtool's caps care about against `file_size`
 // and returns the geometry; throws Format/Unsupported with value and limit.
-SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size);
+// `gd_at_end_unread`: the header is the primary one of a streamOptimized
+// image read front to back (marker walk, vmdk_marker_walk.hpp): its gdOffset
+// is GD_AT_END and the directory is not checked (the deferred check opens the
+// image again through its footer).
+SparseGeometry validate_sparse_header(const SparseHeader& h, uint64_t file_size,
+                                      bool gd_at_end_unread = false);
 
 }  // namespace imgtool::vmdk
