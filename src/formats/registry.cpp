@@ -55,11 +55,12 @@ const FormatDescriptor& descriptor(Format f) noexcept {
 
 ProbeWindow read_probe_window(const ByteSource& src) {
   ProbeWindow w;
-  if (src.one_pass() || !src.known_size()) {
-    // A stream read once, or whose end is not in sight: the head as it
-    // arrives, and the tail only when it is inside the head (reading it would
-    // mean holding the whole stream first). The deferred check (verdict.hpp)
-    // probes again with the tail once the stream ended.
+  if (src.one_pass()) {
+    // A stream read once: the head as it arrives, and the tail only when it
+    // is inside the head (reading it would mean holding the whole stream
+    // first). The deferred check (verdict.hpp) probes again with the tail once
+    // the stream ended. (A spool read at random is read to its end for the
+    // tail, like any source: a fixed VHD has nothing but a footer.)
     w.head.resize(kProbeHeadBytes);
     w.head.resize(src.read_at(0, w.head));
     const std::optional<uint64_t> known = src.known_size();

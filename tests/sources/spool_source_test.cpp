@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "imgtool/error.hpp"
+#include "imgtool/image.hpp"
+#include "imgtool/verdict.hpp"
 #include "sources/spool_feeder.hpp"
 #include "support/test_util.hpp"
 
@@ -148,6 +150,30 @@ TEST(SpoolSource, ReadVectorOfAClaimedSizeAllocatesOnlyWhatArrives) {
   // A header claiming a 4 GiB table: refused once the stream ends, not allocated.
   EXPECT_THROW(spool.read_vector(0, uint64_t(4) << 30), Error);
   EXPECT_EQ(spool.read_vector(10, 990).size(), 990u);
+}
+
+// Random access (info, check): the spool is read to its end for the probe
+// window's tail, so a fixed VHD, which is nothing but a footer, is still
+// recognised from a pipe; a qcow2 is assessed as from its file.
+TEST(SpoolSource, RandomAccessUsersSeeTheWholeImage) {
+  IMGTOOL_REQUIRE_TOOL("qemu-img");
+  test::TempDir dir;
+  const std::string vhd = dir.file("fixed.vhd"), q = dir.file("q.qcow2");
+  test::qemu_img("create -q -f vpc -o subformat=fixed " + test::sh_quote(vhd) + " 4M");
+  test::qemu_img("create -q -f qcow2 " + test::sh_quote(q) + " 64M");
+  test::qemu_io(q, "qcow2", "write -P 7 1M 64k");
+  {
+    auto feeder = SocketFeeder::from_file(vhd);
+    SpoolSource spool(feeder->stream(vhd), 1 << 20);
+    EXPECT_EQ(detect_format(spool), Format::Vpc);
+  }
+  auto feeder = SocketFeeder::from_file(q);
+  auto spool = std::make_shared<SpoolSource>(feeder->stream(q), 1 << 20);
+  const Assessment a = assess(spool);
+  EXPECT_EQ(a.report.format, Format::Qcow2);
+  EXPECT_EQ(a.verdict, Verdict::Clean);
+  EXPECT_FALSE(a.check_deferred);
+  EXPECT_EQ(spool->known_size(), std::filesystem::file_size(q));
 }
 
 }  // namespace
