@@ -8,10 +8,6 @@
 
 namespace imgtool {
 
-namespace info {
-InfoNode image_info_node(const ImageInfo& info);
-}
-
 std::string render_source_layers_human(const std::vector<SourceLayer>& layers) {
   if (layers.empty()) return {};
   std::string out = "source layers: ";
@@ -39,12 +35,20 @@ InfoNode source_layers_node(const std::vector<SourceLayer>& layers) {
 
 std::string render_info_json_with(const ImageInfo& info, bool extra,
                                   const std::vector<std::pair<std::string, InfoNode>>& more) {
-  InfoNode n = info::image_info_node(info);
-  if (extra) n.set("imgtool", info_extra_node(info));
-  for (const auto& [k, v] : more) n.set(k, v);
-  std::string out;
-  info::append_json(out, n);
-  out += '\n';
+  // qemu-img prints a QDict, whose keys come out in its hash order, not in
+  // insertion order: the keys beyond qemu's are appended to the rendered
+  // object, so that everything before them stays byte-identical.
+  std::string out = extra ? render_info_json_with_extra(info) : render_info_json(info);
+  if (more.empty()) return out;
+  const size_t close = out.rfind('}');
+  std::string tail;
+  for (const auto& [k, v] : more) {
+    tail += ",\n    ";
+    info::append_json_string(tail, k);
+    tail += ": ";
+    info::append_json(tail, v, 1);
+  }
+  out.insert(close == 0 ? 0 : close - 1, tail);
   return out;
 }
 

@@ -20,7 +20,9 @@ std::string imgtool() { return sh_quote(imgtool_bin()); }
 std::string make_qcow2(const TempDir& t, const std::string& name = "disk.qcow2") {
   const std::string p = t.file(name);
   qemu_img("create -q -f qcow2 " + sh_quote(p) + " 64M");
-  qemu_io(p, "qcow2", "-c 'write -P 0x5a 0 1M' -c 'write -P 0xa5 32M 192k' -c 'write -P 0x11 63M 64k'");
+  qemu_io(p, "qcow2", "write -P 0x5a 0 1M");
+  qemu_io(p, "qcow2", "write -P 0xa5 32M 192k");
+  qemu_io(p, "qcow2", "write -P 0x11 63M 64k");
   return p;
 }
 

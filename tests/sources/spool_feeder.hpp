@@ -91,9 +91,9 @@ class SocketFeeder {
 };
 
 // Bytes in memory, handed out at most `max_read` at a time.
-class MemoryStream final : public ByteStream {
+class ChunkedMemoryStream final : public ByteStream {
  public:
-  MemoryStream(std::string bytes, size_t max_read, bool hint)
+  ChunkedMemoryStream(std::string bytes, size_t max_read, bool hint)
       : bytes_(std::move(bytes)), max_read_(max_read), hint_(hint) {}
   const std::string& name() const override { return name_; }
   size_t read(std::span<std::byte> out) override {
