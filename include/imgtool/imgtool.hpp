@@ -17,5 +17,7 @@
 #include "imgtool/readside.hpp"
 #include "imgtool/sink.hpp"
 #include "imgtool/source.hpp"
+#include "imgtool/sources.hpp"
+#include "imgtool/stream.hpp"
 #include "imgtool/verdict.hpp"
 #include "imgtool/version.hpp"

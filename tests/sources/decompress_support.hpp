@@ -69,18 +69,25 @@ inline std::string read_all(ByteStream& s, size_t chunk = 100 * 1000) {
   return out;
 }
 
-// The directory make_sources.sh filled, made on first use and removed at
-// exit; "" (and a test failure) when the script failed.
+// The directory make_sources.sh filled: made once per build tree and script
+// version (ctest runs every test in a process of its own, and the script
+// takes seconds), under a lock so that parallel tests wait for one run;
+// "" (and a test failure) when the script failed.
 inline const std::string& source_fixtures() {
-  static std::unique_ptr<TempDir> dir;
   static std::string path, error;
-  if (!dir) {
-    dir = std::make_unique<TempDir>();
-    const RunResult r =
-        run("bash " + sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/images/make_sources.sh") + " " +
-            sh_quote(dir->path().string()));
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    const std::string script = std::string(IMGTOOL_SOURCE_DIR) + "/tests/images/make_sources.sh";
+    const std::string base = std::string(IMGTOOL_BUILD_DIR) + "/test-fixtures";
+    const std::string cmd =
+        "set -e; mkdir -p " + sh_quote(base) + "; v=$(sha256sum " + sh_quote(script) +
+        " | cut -c1-16); d=" + sh_quote(base) + "/sources-$v; exec 9>\"$d.lock\"; flock 9; if [ ! -e \"$d/.done\" ]; then "
+        "rm -rf \"$d\" \"$d.tmp\"; mkdir -p \"$d.tmp\"; bash " + sh_quote(script) +
+        " \"$d.tmp\" >&2; touch \"$d.tmp/.done\"; mv \"$d.tmp\" \"$d\"; fi; printf %s \"$d\"";
+    const RunResult r = run("bash -c " + sh_quote(cmd));
     if (r.exit_code == 0)
-      path = dir->path().string();
+      path = r.out;
     else
       error = "make_sources.sh failed (" + std::to_string(r.exit_code) + "): " + r.err;
   }
