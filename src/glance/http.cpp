@@ -47,7 +47,7 @@ struct Transfer {
   bool cancelled = false;
   // Stall detection (TlsOptions::stall_timeout_seconds).
   long stall_seconds = 0;
-  bool body_sent = false;  // the streamed body's reader returned its end
+  bool body_sent = false;  // the streamed body's reader returned its end (a chunked body)
   bool stalled = false;
   curl_off_t last_dl = -1, last_ul = -1;
   std::chrono::steady_clock::time_point last_move = std::chrono::steady_clock::now();
@@ -110,7 +110,7 @@ size_t on_read(char* buf, size_t size, size_t n, void* ud) {
 // libcurl calls this at least once a second, and at once when a signal
 // interrupts its poll() (curl treats EINTR as a timeout and runs the transfer
 // loop again).
-int on_progress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+int on_progress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   auto* t = static_cast<Transfer*>(ud);
   if (t->req->cancellable ? interrupted() : interrupt_count() > 1) {
     t->cancelled = true;
@@ -121,7 +121,7 @@ int on_progress(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t u
     t->last_dl = dlnow;
     t->last_ul = ulnow;
     t->last_move = now;
-  } else if (t->body_sent && dlnow == 0) {
+  } else if ((t->body_sent || (ultotal > 0 && ulnow >= ultotal)) && dlnow == 0) {
     t->last_move = now;  // the body went out; waiting for the answer is no stall
   } else if (t->stall_seconds > 0 && now - t->last_move >= std::chrono::seconds(t->stall_seconds)) {
     t->stalled = true;

@@ -213,7 +213,8 @@ TEST(GlanceOrphans, StalledUploadFailsWithinTimeoutButSlowAnswerDoesNot) {
     EXPECT_EQ(count_named(name), 0u) << r.err;
   }
   {
-    FaultProxy proxy(t, "--hold-answer 5");
+    TempDir t2;  // a port file of its own: the first proxy's is still there
+    FaultProxy proxy(t2, "--hold-answer 5");
     auto vars = admin_vars();
     vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
     std::string name = unique_name("slow-answer");
