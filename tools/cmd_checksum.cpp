@@ -3,6 +3,8 @@
 // (checksum = md5, os_hash_algo, os_hash_value, size), computed in one pass.
 // A file that cannot be read gets one error line and no digests; the others
 // are still processed and the exit code is non-zero at the end.
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,7 @@
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
 #include "imgtool/sources.hpp"
+#include "progress_meter.hpp"
 #include "sources/digest_stream.hpp"
 
 namespace imgtool::cli {
@@ -24,7 +27,7 @@ struct Opts {
   std::string algo = "sha512", output = "human", verify;
   GlanceCli glance;  // for --verify
   SourceCli source;
-  bool as_is = false;
+  bool as_is = false, progress = false;
 };
 
 std::string upstream_line(const UpstreamCheck& c) {
@@ -50,6 +53,12 @@ int run(Opts& o) {
   finish_glance_options(o.glance);
   SourceOptions src_opts = finish_source_options(o.source, o.glance.conn.insecure);
   src_opts.unpack = !o.as_is;
+  // -p: the download of an http(s) source, on stderr (a file is read too fast to need it).
+  std::shared_ptr<ProgressMeter> meter;
+  if (o.progress) {
+    meter = std::make_shared<ProgressMeter>(::isatty(STDERR_FILENO) == 1);
+    src_opts.http.progress = [meter](uint64_t done, std::optional<uint64_t> total) { meter->update(done, total); };
+  }
   auto algo = parse_hash_algo(o.algo);
   if (!algo)
     throw Error(ErrorKind::Usage, "",
@@ -64,6 +73,12 @@ int run(Opts& o) {
   for (const auto& f : o.files) {
     GlanceDigests d;
     std::vector<UpstreamCheck> upstream;
+    struct EndLine {  // the meter's line ends before the file's output or error
+      std::shared_ptr<ProgressMeter> m;
+      ~EndLine() {
+        if (m) m->finish();
+      }
+    } end_line{meter};
     try {
       d = o.verify.empty()
               ? glance_digests_of_source(f, src_opts, *algo, &upstream)
@@ -123,6 +138,7 @@ Subcommand setup_checksum(CLI::App& app) {
                   "Compare the file with the Glance image IMAGE_ID_OR_NAME (uses Glance's os_hash_algo)");
   add_glance_options(sub, o->glance);
   add_source_options(sub, o->source, false);
+  sub->add_flag("-p,--progress", o->progress, "Show the download of an http(s) source on stderr");
   sub->add_flag(
       "--as-is", o->as_is,
       "Hash the bytes as they are (a .xz as the .xz), not the disk image inside a compressed or OVA source");

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "support/http_fixture.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool::test {
@@ -212,6 +214,63 @@ TEST(CliSources, ACorruptCompressedSourceIsOneLineAndNoOutput) {
   r = run(imgtool() + " checksum " + sh_quote(z));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.out, "");
+}
+
+// Over HTTP(S), as a user would point imgtool at a vendor's server: the
+// faults of a real network, each with what the user is left with.
+TEST(CliSources, UrlSourcesResumeAndFailCleanly) {
+  TempDir t;
+  const std::string q = make_qcow2(t);
+  run_ok("xz -c -T1 " + sh_quote(q) + " > " + sh_quote(t.file("disk.qcow2.xz")));
+  run_ok("qemu-img convert -O raw " + sh_quote(q) + " " + sh_quote(t.file("want.raw")));
+  HttpFixture http(t.path(), /*https=*/true);
+  const std::string out = t.file("out.raw");
+  auto convert = [&](const std::string& url, const std::string& extra = "") {
+    std::filesystem::remove(out);
+    return run(imgtool() + " convert -O raw " + extra + " " + url + " " + sh_quote(out));
+  };
+  // https with the server's CA: byte-exact; without it: one line naming TLS, no output.
+  RunResult r = convert(http.https_base_url() + "/disk.qcow2.xz", "--cacert " + sh_quote(http.cacert()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run("cmp " + sh_quote(out) + " " + sh_quote(t.file("want.raw"))).exit_code, 0);
+  r = convert(http.https_base_url() + "/disk.qcow2.xz");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--cacert"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  r = convert(http.https_base_url() + "/disk.qcow2.xz", "--insecure");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("--insecure"), std::string::npos) << r.err;
+  // A connection dropped mid-body once: resumed with a Range request, byte-exact.
+  r = convert(http.base_url() + "/drop-once/disk.qcow2.xz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run("cmp " + sh_quote(out) + " " + sh_quote(t.file("want.raw"))).exit_code, 0);
+  EXPECT_NE(http.requests().find("bytes="), std::string::npos) << http.requests();
+  // Cut short every time: an error, and no output file.
+  r = convert(http.base_url() + "/cut/disk.qcow2.xz");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // A redirect loop fails within seconds; a 404 is one line with the status.
+  const auto t0 = std::chrono::steady_clock::now();
+  r = convert(http.base_url() + "/redirect-loop/x");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  EXPECT_NE(r.err.find("redirect"), std::string::npos) << r.err;
+  r = convert(http.base_url() + "/missing.qcow2");
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("404"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // The digest of the download, from a sums file on the same server.
+  const std::string sha = first_word(run_ok("sha256sum " + sh_quote(t.file("disk.qcow2.xz"))));
+  write_file(t.file("SHA256SUMS"), sha + "  disk.qcow2.xz\n");
+  r = run(imgtool() + " checksum --checksums " + http.base_url() + "/SHA256SUMS " + http.base_url() +
+          "/redirect/disk.qcow2.xz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("checksum: " + first_word(run_ok("md5sum " + sh_quote(q)))), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("upstream: sha256 " + sha), std::string::npos) << r.out;
+  // info of a URL: qemu-img's view of the image inside, no download of the rest.
+  r = run(imgtool() + " info " + http.base_url() + "/disk.qcow2.xz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, qemu_info_inner(q, http.base_url() + "/disk.qcow2.xz") + "source layers: xz\n");
 }
 
 }  // namespace
