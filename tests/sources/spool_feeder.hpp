@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "imgtool/stream.hpp"
+#include "sources/memory_stream.hpp"
 #include "support/test_util.hpp"
 
 namespace imgtool::test {
@@ -90,30 +91,6 @@ class SocketFeeder {
   std::thread thread_;
 };
 
-// Bytes in memory, handed out at most `max_read` at a time.
-class ChunkedMemoryStream final : public ByteStream {
- public:
-  ChunkedMemoryStream(std::string bytes, size_t max_read, bool hint)
-      : bytes_(std::move(bytes)), max_read_(max_read), hint_(hint) {}
-  const std::string& name() const override { return name_; }
-  size_t read(std::span<std::byte> out) override {
-    const size_t n = std::min({out.size(), max_read_, bytes_.size() - pos_});
-    std::memcpy(out.data(), bytes_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  std::optional<uint64_t> size_hint() const override {
-    return hint_ ? std::optional<uint64_t>(bytes_.size()) : std::nullopt;
-  }
-  uint64_t position() const override { return pos_; }
-
- private:
-  std::string name_ = "memory";
-  std::string bytes_;
-  size_t max_read_;
-  bool hint_;
-  size_t pos_ = 0;
-};
 
 // A stream that announces its size (as an HTTP Content-Length would).
 class HintedStream final : public ByteStream {

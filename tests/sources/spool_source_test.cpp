@@ -17,7 +17,7 @@
 namespace imgtool {
 namespace {
 
-using test::ChunkedMemoryStream;
+using test::MemoryStream;
 using test::PrivateTmpdir;
 using test::SocketFeeder;
 
@@ -78,7 +78,7 @@ TEST(SpoolSource, NothingLeftInTmpdirWhenDestroyedMidway) {
 
 TEST(SpoolSource, ReleasedRangesAreRefusedTheRestStays) {
   const std::string data = random_bytes(3 << 20, 5);
-  auto s = std::make_unique<ChunkedMemoryStream>(data, 7777, false);
+  auto s = std::make_unique<MemoryStream>(data, "memory", 7777, false);
   SpoolSource spool(std::move(s), 8 << 20);
   EXPECT_EQ(read_str(spool, 0, 2 << 20), data.substr(0, 2 << 20));
   spool.release(100000, 500000);
@@ -106,7 +106,7 @@ TEST(SpoolSource, ReleasedRangesAreRefusedTheRestStays) {
 TEST(SpoolSource, ReleaseInTheFilePunchesAndOnePassGatesConsumed) {
   PrivateTmpdir tmp;
   const std::string data = random_bytes(4 << 20, 6);
-  SpoolSource spool(std::make_unique<ChunkedMemoryStream>(data, 1 << 20, false), 1 << 20);
+  SpoolSource spool(std::make_unique<MemoryStream>(data, "memory", 1 << 20, false), 1 << 20);
   spool.consumed(0, 4 << 20);  // one-pass mode is off: a no-op
   EXPECT_FALSE(spool.one_pass());
   EXPECT_EQ(read_str(spool, (4 << 20) - 100, 100), data.substr((4 << 20) - 100, 100));
@@ -125,8 +125,8 @@ TEST(SpoolSource, ReleaseInTheFilePunchesAndOnePassGatesConsumed) {
 
 TEST(SpoolSource, SizeHintIsUsedWithoutReading) {
   const std::string data = random_bytes(300000, 7);
-  auto s = std::make_unique<ChunkedMemoryStream>(data, 4096, true);
-  const ChunkedMemoryStream* raw = s.get();
+  auto s = std::make_unique<MemoryStream>(data, "memory", 4096, true);
+  const MemoryStream* raw = s.get();
   SpoolSource spool(std::move(s), 1 << 20);
   EXPECT_EQ(spool.size(), data.size());
   EXPECT_EQ(raw->position(), 0u);
@@ -146,7 +146,7 @@ TEST(SpoolSource, WithoutHintSizeReadsToTheEndAndKeepsIt) {
 
 TEST(SpoolSource, ReadVectorOfAClaimedSizeAllocatesOnlyWhatArrives) {
   const std::string data = random_bytes(1000, 9);
-  SpoolSource spool(std::make_unique<ChunkedMemoryStream>(data, 100, false), 1 << 20);
+  SpoolSource spool(std::make_unique<MemoryStream>(data, "memory", 100, false), 1 << 20);
   // A header claiming a 4 GiB table: refused once the stream ends, not allocated.
   EXPECT_THROW(spool.read_vector(0, uint64_t(4) << 30), Error);
   EXPECT_EQ(spool.read_vector(10, 990).size(), 990u);
