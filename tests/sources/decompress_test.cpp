@@ -278,7 +278,11 @@ TEST_F(Decompress, MemoryStaysBoundedOverAHalfGibibyteStream) {
   const uint64_t growth_kib = peak_rss_kib() - before;
   std::printf("peak RSS growth decompressing 512 MiB of xz: %llu KiB\n",
               static_cast<unsigned long long>(growth_kib));
+  // (ASan keeps freed memory in quarantine, which counts as RSS: the bound
+  // is checked by the release build of the suite.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(growth_kib, uint64_t(64) << 10);
+#endif
 }
 
 }  // namespace

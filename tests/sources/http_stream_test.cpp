@@ -323,7 +323,11 @@ TEST_F(HttpStream, LargeBodyInBoundedMemory) {
   const long growth_kib = vm_kib("VmHWM:") - rss_before;
   RecordProperty("vmhwm_growth_kib", std::to_string(growth_kib));
   std::printf("VmHWM growth over a 256 MiB body: %ld KiB\n", growth_kib);
+  // (ASan keeps freed memory in quarantine, which counts as RSS: the bound
+  // is checked by the release build of the suite.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(growth_kib, 64 * 1024);
+#endif
 }
 
 // The server sends the headers and 1 KiB, then nothing: a read() waiting for

@@ -220,7 +220,11 @@ TEST_F(OnePassQcow2, OneGiBOutOfOrderThroughAPipeKeepsMemoryBounded) {
   EXPECT_EQ(r.final.verdict, Verdict::Clean) << (r.final.deciding() ? r.final.deciding()->message : "");
   EXPECT_LE(r.peak_memory, 64 * MiB);
   EXPECT_GT(r.peak_file, 128 * MiB);
+  // (ASan keeps freed memory in quarantine, which counts as RSS: the bound
+  // is checked by the release build of the suite.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(hwm - rss_before, 200u * 1024);
+#endif
   EXPECT_EQ(tmp.entries(), 0u);
 }
 
