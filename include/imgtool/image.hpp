@@ -54,6 +54,12 @@ struct ImageInfo {
   // True for formats imgtool only detects (vhd, vhdx, vdi, iso, luks, qed,
   // qcow, and the containers): metadata only, no extents, no reads.
   bool detection_only = false;
+  // raw read once from a stream whose end has not been seen (a pipe, a
+  // decompressor; ByteSource::one_pass() without known_size()): its virtual
+  // size is its end, so virtual_size is 0 and map()/read() refuse until the
+  // image is opened again at the end (complete_deferred_check does). Only a
+  // consumer that sends the bytes as they are (publish) can use such an image.
+  bool virtual_size_pending = false;
   // Extra facts drivers want to report beyond qemu-img (e.g. raw partition
   // table: "partition-table" -> "gpt"/"mbr"). Printed only by imgtool-specific
   // outputs, never in the qemu-img compatible ones.

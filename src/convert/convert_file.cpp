@@ -88,7 +88,14 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
   const bool one_pass = !source->plain_file();
   a.defer_check = one_pass;
   std::shared_ptr<const ByteSource> bytes = one_pass ? source->one_pass_access() : source->random_access();
-  const Assessment verdict = assess(bytes, a);
+  Assessment verdict = assess(bytes, a);
+  if (verdict.image && verdict.image->info().virtual_size_pending) {
+    // raw from a pipe or a decompressor: its virtual size is its end, which
+    // the converter needs first. Read it all (the spool keeps it), then open
+    // it again with its size.
+    (void)bytes->size();
+    verdict = assess(bytes, a);
+  }
   if (verdict.image) check_ovf_declaration(*source, verdict.image->info());
   verdict.throw_if_refused("convert");
   const Image& img = *verdict.image;

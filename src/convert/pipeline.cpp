@@ -331,6 +331,10 @@ class CountingWriter final : public TargetWriter {
 
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
   CancelScope cancel_scope(opts.cancel);
+  if (src.info().virtual_size_pending)
+    throw Error(ErrorKind::Usage, src.info().filename,
+                "the image's size is not known yet (raw read once from a stream): read the source to its end "
+                "(ByteSource::size()) and open it again before converting it");
   if (!src.readable())
     throw Error(ErrorKind::Unsupported, src.info().filename,
                 "imgtool detects " + std::string(format_name(src.info().format)) +

@@ -186,8 +186,14 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
   r.container_format = opts.container_format;
   r.visibility = opts.visibility;
 
-  const bool converted = opts.convert_to.has_value();
+  // raw to raw from a stream whose size is its end: the conversion is the
+  // bytes themselves (padded to whole sectors, as the raw writer pads), so
+  // they are sent as they arrive instead of being held until the size is known.
+  const bool identity = opts.convert_to == Format::Raw && prep.detected_format == Format::Raw &&
+                        opts.convert_options.empty() && prep.image->info().virtual_size_pending;
+  const bool converted = opts.convert_to.has_value() && !identity;
   auto make_body = [&]() {
+    if (identity) return glance::file_body(prep.source, opts.progress, /*release_sent=*/true, /*pad_to=*/512);
     if (converted) {
       ConvertOptions co;
       co.target_format = *opts.convert_to;

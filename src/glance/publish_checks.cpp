@@ -143,7 +143,7 @@ PreparedImage prepare_image(std::shared_ptr<const ByteSource> source, const Publ
                       std::string(format_name(info.format)) + " image (disk_format " + detected +
                       "); nothing was sent (use --disk-format " + detected + " or auto)");
     p.disk_format = opts.disk_format == "auto" ? detected : opts.disk_format;
-    p.virtual_size = info.virtual_size;
+    if (!info.virtual_size_pending) p.virtual_size = info.virtual_size;
   }
   p.name = opts.name.empty() ? default_name(path) : opts.name;
   p.image = std::move(img);

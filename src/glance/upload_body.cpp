@@ -13,19 +13,31 @@ namespace {
 
 class FileBody final : public UploadBody {
  public:
-  FileBody(std::shared_ptr<const ByteSource> src, ProgressFn progress, bool release_sent)
+  FileBody(std::shared_ptr<const ByteSource> src, ProgressFn progress, bool release_sent, uint64_t pad_to)
       : src_(std::move(src)),
         size_(src_->known_size()),
         progress_(std::move(progress)),
         release_sent_(release_sent),
-        hasher_({HashAlgo::md5, HashAlgo::sha512}) {}
+        pad_to_(pad_to),
+        hasher_({HashAlgo::md5, HashAlgo::sha512}) {
+    if (size_ && pad_to_ > 1) size_ = (*size_ + pad_to_ - 1) / pad_to_ * pad_to_;
+  }
 
   // A stream whose size is not known yet (a pipe) goes chunked, to its end.
   size_t read(std::span<std::byte> out) override {
     throw_if_interrupted();
     if (size_ && off_ >= *size_) return 0;
     size_t want = size_ ? static_cast<size_t>(std::min<uint64_t>(out.size(), *size_ - off_)) : out.size();
-    size_t n = src_->read_at(off_, out.first(want));
+    size_t n = src_at_end_ ? 0 : src_->read_at(off_, out.first(want));
+    if (n == 0 && pad_to_ > 1 && off_ % pad_to_ != 0) {  // the source ended inside a sector
+      src_at_end_ = true;
+      n = static_cast<size_t>(std::min<uint64_t>(want, pad_to_ - off_ % pad_to_));
+      std::fill_n(out.begin(), n, std::byte{0});
+      hasher_.update(out.first(n));
+      off_ += n;
+      if (progress_) progress_(off_, size_);
+      return n;
+    }
     if (n == 0 && !size_) return 0;
     if (n == 0)
       throw Error(ErrorKind::Io, src_->name(),
@@ -51,6 +63,8 @@ class FileBody final : public UploadBody {
   uint64_t off_ = 0;
   ProgressFn progress_;
   bool release_sent_;
+  uint64_t pad_to_;
+  bool src_at_end_ = false;
   MultiHasher hasher_;
 };
 
@@ -201,8 +215,8 @@ class ConvertedBody final : public UploadBody {
 }  // namespace
 
 std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress,
-                                      bool release_sent) {
-  return std::make_unique<FileBody>(std::move(src), std::move(progress), release_sent);
+                                      bool release_sent, uint64_t pad_to) {
+  return std::make_unique<FileBody>(std::move(src), std::move(progress), release_sent, pad_to);
 }
 
 std::unique_ptr<UploadBody> converted_body(std::shared_ptr<const Image> img, ConvertOptions opts,

@@ -44,8 +44,10 @@ class UploadBody {
 // The file's bytes as they are. Throws Error(Io) when the file shrinks.
 // `release_sent`: tell the source (ByteSource::consumed) each range once it
 // was sent, so a one-pass spool holds none of a raw image's bytes.
+// `pad_to`: zeros after the source's end up to a multiple of it (raw's
+// whole sectors; 0: none).
 std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress,
-                                      bool release_sent = false);
+                                      bool release_sent = false, uint64_t pad_to = 0);
 
 // convert_image(img, ·, opts) streamed: size unknown (chunked upload).
 std::unique_ptr<UploadBody> converted_body(std::shared_ptr<const Image> img, ConvertOptions opts,

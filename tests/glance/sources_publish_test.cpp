@@ -131,5 +131,43 @@ TEST(GlanceSources, ACorruptionFoundAfterTheUploadStartedDeletesTheImage) {
   EXPECT_EQ(count_named(name), 0u) << r.err;
 }
 
+// raw inside xz (a Flatcar-style .img.xz): its size is known only at the end
+// of the stream, yet it goes to Glance as it arrives, with nothing held
+// locally: as it is, and with --convert-to raw (whole sectors, as the raw
+// writer pads them).
+TEST(GlanceSources, RawInsideXzIsStreamedWithoutATemporaryFile) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  const std::string raw = t.file("flat.img");
+  // 40 MiB + 100 bytes: more than the spool's memory would hold if it kept
+  // it, and not a whole number of sectors.
+  run_ok("head -c 8M /dev/urandom > " + sh_quote(raw) + " && truncate -s 41943140 " + sh_quote(raw));
+  run_ok("xz -T1 -0 -c " + sh_quote(raw) + " > " + sh_quote(t.file("flat.img.xz")));
+  const std::string md5 = first_word(run_ok("md5sum " + sh_quote(raw)));
+  run_ok("cp " + sh_quote(raw) + " " + sh_quote(t.file("padded")) + " && truncate -s 41943552 " +
+         sh_quote(t.file("padded")));
+  const std::string md5_padded = first_word(run_ok("md5sum " + sh_quote(t.file("padded"))));
+  HttpFixture http(t.path());
+  for (const std::string conv : {"", "--convert-to raw "}) {
+    SCOPED_TRACE(conv);
+    const std::string name = unique_name("raw-xz");
+    RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json " + conv + "--name " + name +
+                      " " + http.base_url() + "/flat.img.xz");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["verified"], true);
+    EXPECT_EQ(j["disk_format"], "raw");
+    EXPECT_EQ(j["checksum"], conv.empty() ? md5 : md5_padded);
+    EXPECT_EQ(j["spool_peak_file"], 0) << r.out;
+    EXPECT_LT(j["spool_peak_memory"].get<uint64_t>(), uint64_t{16} << 20) << r.out;
+    glance_delete(j.value("id", ""));
+  }
+  // convert of the same source still gets the whole image (the converter
+  // needs the size first, so there the spool holds it).
+  RunResult r = run(imgtool() + " convert -O raw " + http.base_url() + "/flat.img.xz " + sh_quote(t.file("o.raw")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(first_word(run_ok("md5sum " + sh_quote(t.file("o.raw")))), md5_padded);
+}
+
 }  // namespace
 }  // namespace imgtool::test::glance

@@ -165,8 +165,19 @@ TEST_F(OnePassQcow2, RawWithASizeHintStaysSmallWithoutOneKeepsAll) {
     spool->set_one_pass(true);
     AssessOptions ao;
     ao.defer_check = true;
-    const Assessment a = assess(spool, ao);
+    Assessment a = assess(spool, ao);
     EXPECT_EQ(a.report.format, Format::Raw);
+    // Without a size the virtual size is the stream's end: pending, and the
+    // converter refuses such an image; its caller reads (and keeps) it all
+    // first, then assesses again.
+    EXPECT_EQ(a.image->info().virtual_size_pending, !hint);
+    if (!hint) {
+      test::ComparingSink none(f("disk.raw"));
+      EXPECT_THROW(convert_image(*a.image, none, ConvertOptions{}), Error);
+      (void)spool->size();
+      a = assess(spool, ao);
+      EXPECT_FALSE(a.image->info().virtual_size_pending);
+    }
     // Raw's check (the partition table in the first sectors) ran; detection
     // runs again with the probe's tail once the stream ended.
     EXPECT_TRUE(a.check_deferred);

@@ -41,16 +41,30 @@ bool has_signature(io::Bytes s0) noexcept {
          s0[kSignatureAt + 1] == std::byte{0xAA};
 }
 
-std::vector<std::byte> sector0(const ByteSource& src) {
-  if (src.size() < kMbrBytes) return {};
-  return src.read_vector(0, kMbrBytes);
+// The bytes the source can reach: its size, or (a stream whose end has not
+// been seen) as far as it goes; a short stream then fails the read itself.
+uint64_t reachable(const ByteSource& src) { return src.known_size().value_or(UINT64_MAX); }
+
+// `len` bytes at `off`, or none when the source ends before them.
+std::vector<std::byte> read_if_there(const ByteSource& src, uint64_t off, uint64_t len) {
+  uint64_t end;
+  if (io::add_overflows(off, len, &end) || end > reachable(src)) return {};
+  if (src.known_size()) return src.read_vector(off, len);
+  try {
+    return src.read_vector(off, len);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Format) throw;
+    return {};  // the stream ended first
+  }
 }
+
+std::vector<std::byte> sector0(const ByteSource& src) { return read_if_there(src, 0, kMbrBytes); }
 
 // The GPT header block size (512 or 4096) when "EFI PART" is at LBA 1.
 std::optional<uint32_t> gpt_sector_size(const ByteSource& src) {
   for (uint32_t ss : {uint32_t{raw::kSector}, 4096u}) {
-    if (src.size() < ss + kGptHeaderBytes) continue;
-    if (has_magic(src.read_vector(ss, 8), 0, "EFI PART")) return ss;
+    const std::vector<std::byte> m = read_if_there(src, ss, kGptHeaderBytes);
+    if (!m.empty() && has_magic(m, 0, "EFI PART")) return ss;
   }
   return std::nullopt;
 }
@@ -74,8 +88,9 @@ void read_gpt_entries(const ByteSource& src, uint32_t ss, PartitionTable& t) {
   if (esize < kGptMinEntrySize || esize > kGptMaxEntrySize || esize % 8 != 0) return;
   uint64_t bytes, off, end;
   if (io::mul_overflows(count, esize, &bytes) || bytes > kGptMaxArrayBytes) return;
-  if (io::mul_overflows(lba, ss, &off) || io::add_overflows(off, bytes, &end) || end > src.size()) return;
-  std::vector<std::byte> a = src.read_vector(off, bytes);
+  if (io::mul_overflows(lba, ss, &off) || io::add_overflows(off, bytes, &end) || end > reachable(src)) return;
+  std::vector<std::byte> a = read_if_there(src, off, bytes);
+  if (a.size() != bytes) return;
   for (uint32_t i = 0; i < count && t.partitions.size() < kMaxListedPartitions; ++i) {
     io::Bytes e = io::Bytes(a).subspan(size_t(i) * esize, esize);
     if (io::all_zero(e.subspan(0, 16))) continue;  // unused entry
@@ -161,6 +176,9 @@ std::vector<Finding> partition_table_findings(const ByteSource& src) {
     out.push_back({Severity::Unsafe, FindingKind::PartitionTable, pre + "MBR has no partitions defined"});
 
   // Partitions that end past the image: a truncated disk (not a Glance check).
+  // A stream whose end has not been seen is checked when it has been (the
+  // deferred check opens the image again).
+  if (!src.known_size()) return out;
   PartitionTable t = read_partition_table(src);
   for (const PartitionEntry& p : t.partitions) {
     if (t.kind == "mbr" && p.type == hex2(kTypeProtective)) continue;

@@ -16,13 +16,17 @@ namespace {
 class RawImage final : public Image {
  public:
   // The virtual size is the source's size: a stream without a size hint (a
-  // pipe, a decompressor) is read to its end and spooled here. That is the
-  // price of raw from such a stream; with a hint (a file, an HTTP
-  // Content-Length) nothing is read ahead.
+  // pipe, a decompressor) is read to its end and spooled here, unless it is
+  // read once (one-pass): then the size stays pending (ImageInfo says so) and
+  // the bytes go by untouched, for a consumer that passes them on as they
+  // are. With a hint (a file, an HTTP Content-Length) nothing is read ahead.
   explicit RawImage(std::shared_ptr<const ByteSource> src) : src_(std::move(src)) {
     info_.filename = src_->name();
     info_.format = Format::Raw;
-    info_.virtual_size = raw::virtual_size(src_->size());
+    if (!src_->known_size() && src_->one_pass())
+      info_.virtual_size_pending = true;
+    else
+      info_.virtual_size = raw::virtual_size(src_->size());
     info_.actual_size = src_->allocated_size();
     std::string pt = detect_partition_table(*src_);
     if (!pt.empty()) info_.extra.set("partition-table", InfoNode::string(pt));
