@@ -267,10 +267,32 @@ TEST(CliSources, UrlSourcesResumeAndFailCleanly) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("checksum: " + first_word(run_ok("md5sum " + sh_quote(q)))), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("upstream: sha256 " + sha), std::string::npos) << r.out;
+  // -p shows the download on stderr; stdout stays the digests.
+  r = run(imgtool() + " checksum -p " + http.base_url() + "/disk.qcow2.xz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("100.0%"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("progress"), std::string::npos) << r.out;
   // info of a URL: qemu-img's view of the image inside, no download of the rest.
   r = run(imgtool() + " info " + http.base_url() + "/disk.qcow2.xz");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, qemu_info_inner(q, http.base_url() + "/disk.qcow2.xz") + "source layers: xz\n");
+}
+
+// inspect needs a file: a compressed source is copied to an unnamed
+// temporary file first (and says so), then vetted like any file: an image
+// naming a host file is refused before any guest tool runs, and nothing is
+// left in TMPDIR.
+TEST(CliSources, InspectOfACompressedSourceGoesThroughATemporaryCopyAndTheVerdict) {
+  TempDir t;
+  qemu_img("create -q -f qcow2 -u -b /etc/hostname -F raw " + sh_quote(t.file("host.qcow2")) + " 4M");
+  run_ok("gzip -c " + sh_quote(t.file("host.qcow2")) + " > " + sh_quote(t.file("host.qcow2.gz")));
+  TempDir tmpdir;
+  RunResult r = run("TMPDIR=" + sh_quote(tmpdir.path().string()) + " " + imgtool() + " inspect --guest " +
+                    sh_quote(t.file("host.qcow2.gz")));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("temporary file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/etc/hostname"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(tmpdir.path()));
 }
 
 }  // namespace
