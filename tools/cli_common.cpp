@@ -33,9 +33,10 @@ void add_glance_options(CLI::App* sub, GlanceCli& g) {
                   "Region of the Glance endpoint (default: OS_REGION_NAME)");
   sub->add_option("--os-interface", g.conn.interface,
                   "Endpoint interface: public, internal or admin (default: OS_INTERFACE, else public)");
-  sub->add_option("--timeout", g.conn.stall_timeout_seconds,
-                  "Fail a transfer in which no byte moves for this many seconds (default 300; 0: never); the wait "
-                  "for Glance's answer after an upload does not count")
+  sub->add_option(
+         "--timeout", g.conn.stall_timeout_seconds,
+         "Fail a transfer in which no byte moves for this many seconds (default 300; 0: never); the wait "
+         "for Glance's answer after an upload does not count")
       ->check(CLI::Range(0L, 86400L));
   sub->add_flag("--debug", g.debug,
                 "Log every HTTP call on stderr: method, URL, status, time (secrets redacted)");

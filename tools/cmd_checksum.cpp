@@ -57,7 +57,9 @@ int run(Opts& o) {
   std::shared_ptr<ProgressMeter> meter;
   if (o.progress) {
     meter = std::make_shared<ProgressMeter>(::isatty(STDERR_FILENO) == 1);
-    src_opts.http.progress = [meter](uint64_t done, std::optional<uint64_t> total) { meter->update(done, total); };
+    src_opts.http.progress = [meter](uint64_t done, std::optional<uint64_t> total) {
+      meter->update(done, total);
+    };
   }
   auto algo = parse_hash_algo(o.algo);
   if (!algo)

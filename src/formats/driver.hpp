@@ -49,7 +49,7 @@ struct FormatDescriptor {
   OpenFn open;
   // The target side; null for formats imgtool does not write.
   WriterFn make_writer = nullptr;
-  OptionKeysFn option_keys = nullptr;        // the -o keys the writer takes (qemu-img's names)
+  OptionKeysFn option_keys = nullptr;         // the -o keys the writer takes (qemu-img's names)
   NeedsSeekFn needs_seekable_sink = nullptr;  // true: the writer patches its output (no stream, no upload)
 };
 

@@ -45,7 +45,9 @@ static_assert(covers_every_format(), "registry: one line per imgtool::Format");
 
 }  // namespace
 
-std::span<const FormatDescriptor> registry() noexcept { return kFormats; }
+std::span<const FormatDescriptor> registry() noexcept {
+  return kFormats;
+}
 
 const FormatDescriptor& descriptor(Format f) noexcept {
   for (const auto& d : kFormats)
@@ -86,8 +88,12 @@ ProbeWindow read_probe_window(const ByteSource& src) {
 
 namespace imgtool {
 
-std::string_view format_name(Format f) noexcept { return formats::descriptor(f).name; }
-std::string_view glance_disk_format(Format f) noexcept { return formats::descriptor(f).glance_disk_format; }
+std::string_view format_name(Format f) noexcept {
+  return formats::descriptor(f).name;
+}
+std::string_view glance_disk_format(Format f) noexcept {
+  return formats::descriptor(f).glance_disk_format;
+}
 
 std::optional<Format> format_from_name(std::string_view name) noexcept {
   for (const auto& d : formats::registry())

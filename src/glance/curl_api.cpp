@@ -6,7 +6,8 @@
 namespace imgtool::glance {
 namespace {
 
-constexpr dynlib::LibraryId kLibcurl{"libcurl", IMGTOOL_CURL_SONAME, "HTTP(S) (Keystone, Glance, URL sources)"};
+constexpr dynlib::LibraryId kLibcurl{"libcurl", IMGTOOL_CURL_SONAME,
+                                     "HTTP(S) (Keystone, Glance, URL sources)"};
 
 CurlApi load() {
   void* h = dynlib::open_library(kLibcurl);

@@ -112,7 +112,8 @@ std::chrono::system_clock::time_point parse_keystone_time(const std::string& s) 
 }
 
 Session::Session(Credentials creds, HttpDebugLog debug)
-    : creds_(std::move(creds)), http_(TlsOptions{creds_.cacert, creds_.insecure, creds_.stall_timeout_seconds}, std::move(debug)) {
+    : creds_(std::move(creds)),
+      http_(TlsOptions{creds_.cacert, creds_.insecure, creds_.stall_timeout_seconds}, std::move(debug)) {
   // libcurl would only say "problem with the SSL CA cert" at the first request.
   if (!creds_.cacert.empty() && ::access(creds_.cacert.c_str(), R_OK) != 0)
     throw Error(ErrorKind::Usage, creds_.cacert,

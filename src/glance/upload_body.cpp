@@ -1,8 +1,8 @@
 #include "glance/upload_body.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <cstring>
+#include <optional>
 
 #include "formats/raw/raw_layout.hpp"
 #include "imgtool/cancel.hpp"

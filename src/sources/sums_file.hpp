@@ -35,7 +35,8 @@ struct SignatureCheck {
 // `text` must be clear-signed and verify with `gpgv --keyring KEYRING`;
 // throws Error(Mismatch) with gpgv's reason otherwise (Error(Unsupported)
 // when gpgv is not installed).
-SignatureCheck verify_clearsigned(std::string_view text, const std::string& keyring, const std::string& origin);
+SignatureCheck verify_clearsigned(std::string_view text, const std::string& keyring,
+                                  const std::string& origin);
 
 // --checksums SPEC for the source `source_name` (its file name is matched):
 // reads SPEC (a URL through fetch_http_text, else a local file, at most

@@ -204,7 +204,8 @@ TEST(GlanceOrphans, StalledUploadFailsWithinTimeoutButSlowAnswerDoesNot) {
     vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
     std::string name = unique_name("stall");
     const auto t0 = std::chrono::steady_clock::now();
-    RunResult r = run(clean_env(vars) + imgtool() + " publish --timeout 3 --name " + name + " " + sh_quote(raw));
+    RunResult r =
+        run(clean_env(vars) + imgtool() + " publish --timeout 3 --name " + name + " " + sh_quote(raw));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("stalled"), std::string::npos) << r.err;
@@ -218,8 +219,8 @@ TEST(GlanceOrphans, StalledUploadFailsWithinTimeoutButSlowAnswerDoesNot) {
     auto vars = admin_vars();
     vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
     std::string name = unique_name("slow-answer");
-    RunResult r = run(clean_env(vars) + imgtool() + " publish --output=json --timeout 2 --name " + name + " " +
-                      sh_quote(raw));
+    RunResult r = run(clean_env(vars) + imgtool() + " publish --output=json --timeout 2 --name " + name +
+                      " " + sh_quote(raw));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json j = parse(r);
     EXPECT_EQ(j["verified"], true);

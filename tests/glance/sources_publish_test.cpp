@@ -16,8 +16,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string imgtool() { return sh_quote(std::string(IMGTOOL_BIN)); }
-std::string first_word(const std::string& s) { return s.substr(0, s.find_first_of(" \n")); }
+std::string imgtool() {
+  return sh_quote(std::string(IMGTOOL_BIN));
+}
+std::string first_word(const std::string& s) {
+  return s.substr(0, s.find_first_of(" \n"));
+}
 
 // A qcow2 written in guest order by qemu-img (random data, so the hashes say
 // something), its xz form and a SHA256SUMS listing it among others.
@@ -34,7 +38,8 @@ struct Vendor {
     sha256_xz = first_word(run_ok("sha256sum " + sh_quote(xz)));
     md5_qcow2 = first_word(run_ok("md5sum " + sh_quote(qcow2)));
     md5_raw = first_word(run_ok("md5sum " + sh_quote(raw)));
-    write_file(dir.file("SHA256SUMS"), std::string(64, 'b') + " *other.img\n" + sha256_xz + " *cloud.qcow2.xz\n");
+    write_file(dir.file("SHA256SUMS"),
+               std::string(64, 'b') + " *other.img\n" + sha256_xz + " *cloud.qcow2.xz\n");
     std::string bad = sha256_xz;
     bad[5] = bad[5] == 'a' ? 'b' : 'a';
     write_file(dir.file("TAMPERED"), bad + "  cloud.qcow2.xz\n");
@@ -47,8 +52,8 @@ TEST(GlanceSources, PublishFromAUrlWithItsSumsFileIsVerifiedEndToEnd) {
   HttpFixture http(v.dir.path());
   const std::string url = http.base_url() + "/cloud.qcow2.xz";
   const std::string name = unique_name("from-url");
-  RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json --name " + name + " " + url +
-                    " --checksums " + http.base_url() + "/SHA256SUMS");
+  RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json --name " + name + " " +
+                    url + " --checksums " + http.base_url() + "/SHA256SUMS");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = json::parse(r.out);
   EXPECT_EQ(j["verified"], true);
@@ -116,10 +121,11 @@ TEST(GlanceSources, ACorruptionFoundAfterTheUploadStartedDeletesTheImage) {
   const std::string bad = v.dir.file("bad.qcow2");
   std::filesystem::copy_file(v.qcow2, bad);
   // The first refcount block's entry for cluster 0 (the header): 0.
-  const std::string off = first_word(run_ok("/usr/bin/python3 -c \"import struct;h=open('" + bad +
-                                            "','rb').read(104);t=struct.unpack('>Q',h[48:56])[0];"
-                                            "import sys;f=open('" + bad +
-                                            "','rb');f.seek(t);print(struct.unpack('>Q',f.read(8))[0])\""));
+  const std::string off =
+      first_word(run_ok("/usr/bin/python3 -c \"import struct;h=open('" + bad +
+                        "','rb').read(104);t=struct.unpack('>Q',h[48:56])[0];"
+                        "import sys;f=open('" +
+                        bad + "','rb');f.seek(t);print(struct.unpack('>Q',f.read(8))[0])\""));
   poke(bad, std::stoull(off), std::string("\0\0", 2));
   run_ok("xz -T1 -c " + sh_quote(bad) + " > " + sh_quote(v.dir.file("bad.qcow2.xz")));
   HttpFixture http(v.dir.path());
@@ -154,8 +160,8 @@ TEST(GlanceSources, RawInsideXzIsStreamedWithoutATemporaryFile) {
   for (const std::string conv : {"", "--convert-to raw "}) {
     SCOPED_TRACE(conv);
     const std::string name = unique_name("raw-xz");
-    RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json " + conv + "--name " + name +
-                      " " + http.base_url() + "/flat.img.xz");
+    RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json " + conv + "--name " +
+                      name + " " + http.base_url() + "/flat.img.xz");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json j = json::parse(r.out);
     EXPECT_EQ(j["verified"], true);
@@ -167,7 +173,8 @@ TEST(GlanceSources, RawInsideXzIsStreamedWithoutATemporaryFile) {
   }
   // convert of the same source still gets the whole image (the converter
   // needs the size first, so there the spool holds it).
-  RunResult r = run(imgtool() + " convert -O raw " + http.base_url() + "/flat.img.xz " + sh_quote(t.file("o.raw")));
+  RunResult r =
+      run(imgtool() + " convert -O raw " + http.base_url() + "/flat.img.xz " + sh_quote(t.file("o.raw")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(first_word(run_ok("md5sum " + sh_quote(t.file("o.raw")))), md5_padded);
 }

@@ -16,7 +16,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string imgtool() { return sh_quote(imgtool_bin()); }
+std::string imgtool() {
+  return sh_quote(imgtool_bin());
+}
 
 // A 64 MiB qcow2 with patterned data at a few places, as qemu-img writes it.
 std::string make_qcow2(const TempDir& t, const std::string& name = "disk.qcow2") {
@@ -28,7 +30,9 @@ std::string make_qcow2(const TempDir& t, const std::string& name = "disk.qcow2")
   return p;
 }
 
-std::string first_word(const std::string& s) { return s.substr(0, s.find_first_of(" \n")); }
+std::string first_word(const std::string& s) {
+  return s.substr(0, s.find_first_of(" \n"));
+}
 
 std::string qemu_info_inner(const std::string& file, const std::string& shown_as) {
   // qemu-img's lines for the uncompressed file, with the name the user gave
@@ -48,7 +52,9 @@ TEST(CliSources, InfoOfEachCompressionIsQemuImgOfTheInnerImagePlusOneLine) {
     const char* tool;
     const char* ext;
     const char* name;
-  } codecs[] = {{"gzip -c", ".gz", "gzip"}, {"xz -c -T1", ".xz", "xz"}, {"bzip2 -c", ".bz2", "bzip2"},
+  } codecs[] = {{"gzip -c", ".gz", "gzip"},
+                {"xz -c -T1", ".xz", "xz"},
+                {"bzip2 -c", ".bz2", "bzip2"},
                 {"zstd -q -c", ".zst", "zstd"}};
   for (const auto& c : codecs) {
     SCOPED_TRACE(c.name);
@@ -103,7 +109,8 @@ TEST(CliSources, UpstreamDigestsAreCheckedOverTheBytesAsDownloaded) {
   const std::string sha = first_word(run_ok("sha256sum " + sh_quote(z)));
   const std::string out = t.file("out.raw");
   // Right digest: converted, and the note names where the digest came from.
-  RunResult r = run(imgtool() + " convert -O raw --expect-sha256 " + sha + " " + sh_quote(z) + " " + sh_quote(out));
+  RunResult r =
+      run(imgtool() + " convert -O raw --expect-sha256 " + sha + " " + sh_quote(z) + " " + sh_quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("--expect-sha256"), std::string::npos) << r.err;
   run_ok("qemu-img convert -O raw " + sh_quote(q) + " " + sh_quote(t.file("want.raw")));
@@ -188,7 +195,8 @@ TEST(CliSources, OvaDiskIsFoundThroughItsOvfAndTheDeclarationIsChecked) {
   // Converted straight out of the OVA.
   r = run(imgtool() + " convert -O raw " + sh_quote(t.file("good.ova")) + " " + sh_quote(t.file("o.raw")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(run("qemu-img compare -f raw -F qcow2 " + sh_quote(t.file("o.raw")) + " " + sh_quote(q)).exit_code, 0);
+  EXPECT_EQ(
+      run("qemu-img compare -f raw -F qcow2 " + sh_quote(t.file("o.raw")) + " " + sh_quote(q)).exit_code, 0);
   // An OVF that declares another capacity: refused as a mismatch.
   write_file(t.file("appliance.ovf"), ovf(128 << 20));
   run_ok("cd " + sh_quote(t.path().string()) + " && tar -cf bad.ova appliance.ovf disk1.vmdk");
@@ -265,7 +273,8 @@ TEST(CliSources, UrlSourcesResumeAndFailCleanly) {
   r = run(imgtool() + " checksum --checksums " + http.base_url() + "/SHA256SUMS " + http.base_url() +
           "/redirect/disk.qcow2.xz");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("checksum: " + first_word(run_ok("md5sum " + sh_quote(q)))), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("checksum: " + first_word(run_ok("md5sum " + sh_quote(q)))), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("upstream: sha256 " + sha), std::string::npos) << r.out;
   // -p shows the download on stderr; stdout stays the digests.
   r = run(imgtool() + " checksum -p " + http.base_url() + "/disk.qcow2.xz");

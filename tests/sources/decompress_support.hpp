@@ -19,7 +19,6 @@
 
 namespace imgtool::test {
 
-
 inline std::unique_ptr<ByteStream> memory_stream(std::string bytes, std::string name = "mem") {
   return std::make_unique<MemoryStream>(std::move(bytes), std::move(name));
 }
@@ -58,8 +57,10 @@ inline const std::string& source_fixtures() {
     const std::string base = std::string(IMGTOOL_BUILD_DIR) + "/test-fixtures";
     const std::string cmd =
         "set -e; mkdir -p " + sh_quote(base) + "; v=$(sha256sum " + sh_quote(script) +
-        " | cut -c1-16); d=" + sh_quote(base) + "/sources-$v; exec 9>\"$d.lock\"; flock 9; if [ ! -e \"$d/.done\" ]; then "
-        "rm -rf \"$d\" \"$d.tmp\"; mkdir -p \"$d.tmp\"; bash " + sh_quote(script) +
+        " | cut -c1-16); d=" + sh_quote(base) +
+        "/sources-$v; exec 9>\"$d.lock\"; flock 9; if [ ! -e \"$d/.done\" ]; then "
+        "rm -rf \"$d\" \"$d.tmp\"; mkdir -p \"$d.tmp\"; bash " +
+        sh_quote(script) +
         " \"$d.tmp\" >&2; touch \"$d.tmp/.done\"; mv \"$d.tmp\" \"$d\"; fi; printf %s \"$d\"";
     const RunResult r = run("bash -c " + sh_quote(cmd));
     if (r.exit_code == 0)

@@ -91,7 +91,6 @@ class SocketFeeder {
   std::thread thread_;
 };
 
-
 // A stream that announces its size (as an HTTP Content-Length would).
 class HintedStream final : public ByteStream {
  public:

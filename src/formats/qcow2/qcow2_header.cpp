@@ -234,7 +234,8 @@ Header read_header(const ByteSource& src) {
   // qemu qcow2_do_open: LUKS keeps its key material in the full-disk-encryption
   // header that extension 0x0537be77 points at; without it nothing can be read.
   if (h.crypt_method == 2 && h.crypto_header_length == 0)
-    fail(src, "LUKS-encrypted (crypt_method 2) but no full-disk-encryption header extension", hdr::kCryptMethod);
+    fail(src, "LUKS-encrypted (crypt_method 2) but no full-disk-encryption header extension",
+         hdr::kCryptMethod);
 
   if (h.backing_file_offset != 0) {
     uint64_t len = h.backing_file_size;

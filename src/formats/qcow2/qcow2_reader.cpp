@@ -245,9 +245,10 @@ void Qcow2Image::read(uint64_t offset, std::span<std::byte> out) const {
                 std::string("reading encrypted qcow2 images (") + (h_.crypt_method == 1 ? "AES" : "LUKS") +
                     ") is not supported");
   if (h_.has_data_file() && !data_src_)
-    throw Error(ErrorKind::Unsafe, src_->name(),
-                "guest data lives in the external data file '" + escape_name(h_.data_file.value_or("")) +
-                    "', which was not opened (needs --allow-external-files and a plain name beside the image)");
+    throw Error(
+        ErrorKind::Unsafe, src_->name(),
+        "guest data lives in the external data file '" + escape_name(h_.data_file.value_or("")) +
+            "', which was not opened (needs --allow-external-files and a plain name beside the image)");
   uint64_t pos = offset;
   while (pos < end) {
     Run r = resolve(pos, end - pos, true);

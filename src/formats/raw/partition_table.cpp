@@ -43,7 +43,9 @@ bool has_signature(io::Bytes s0) noexcept {
 
 // The bytes the source can reach: its size, or (a stream whose end has not
 // been seen) as far as it goes; a short stream then fails the read itself.
-uint64_t reachable(const ByteSource& src) { return src.known_size().value_or(UINT64_MAX); }
+uint64_t reachable(const ByteSource& src) {
+  return src.known_size().value_or(UINT64_MAX);
+}
 
 // `len` bytes at `off`, or none when the source ends before them.
 std::vector<std::byte> read_if_there(const ByteSource& src, uint64_t off, uint64_t len) {
@@ -58,7 +60,9 @@ std::vector<std::byte> read_if_there(const ByteSource& src, uint64_t off, uint64
   }
 }
 
-std::vector<std::byte> sector0(const ByteSource& src) { return read_if_there(src, 0, kMbrBytes); }
+std::vector<std::byte> sector0(const ByteSource& src) {
+  return read_if_there(src, 0, kMbrBytes);
+}
 
 // The GPT header block size (512 or 4096) when "EFI PART" is at LBA 1.
 std::optional<uint32_t> gpt_sector_size(const ByteSource& src) {
