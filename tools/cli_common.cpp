@@ -24,13 +24,20 @@ CLI::Option* add_repeatable(CLI::App* sub, const std::string& name, std::vector<
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
-void add_glance_options(CLI::App* sub, GlanceCli& g) {
-  sub->add_option("--os-cloud", g.conn.cloud,
-                  "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
+void add_glance_options(CLI::App* sub, GlanceCli& g, bool several_targets) {
+  if (several_targets)
+    add_repeatable(sub, "--os-cloud", g.clouds,
+                   "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables); repeat it to publish to "
+                   "several clouds from one read");
+  else
+    sub->add_option("--os-cloud", g.conn.cloud, "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
   sub->add_option("--os-cacert", g.conn.cacert, "PEM CA bundle for https (default: OS_CACERT)");
   sub->add_flag("--insecure", g.conn.insecure, "Do not verify TLS certificates");
-  sub->add_option("--os-region-name", g.conn.region,
-                  "Region of the Glance endpoint (default: OS_REGION_NAME)");
+  if (several_targets)
+    add_repeatable(sub, "--os-region-name", g.regions,
+                   "Region of the Glance endpoint (default: OS_REGION_NAME); repeat it for several regions");
+  else
+    sub->add_option("--os-region-name", g.conn.region, "Region of the Glance endpoint (default: OS_REGION_NAME)");
   sub->add_option("--os-interface", g.conn.interface,
                   "Endpoint interface: public, internal or admin (default: OS_INTERFACE, else public)");
   sub->add_option(
@@ -92,6 +99,21 @@ void finish_glance_options(GlanceCli& g) {
                 "set OS_PASSWORD or use clouds.yaml (--os-cloud)");
   if (g.debug)
     g.conn.debug = [](const std::string& line) { std::cerr << "imgtool: debug: " << line << "\n"; };
+  // Several targets: every cloud in every region asked for.
+  const std::vector<std::string> clouds = g.clouds.empty() ? std::vector<std::string>{g.conn.cloud} : g.clouds;
+  const std::vector<std::string> regions =
+      g.regions.empty() ? std::vector<std::string>{g.conn.region} : g.regions;
+  g.conn.cloud = clouds.front();
+  g.conn.region = regions.front();
+  g.targets.clear();
+  if (clouds.size() * regions.size() > 1)
+    for (const auto& c : clouds)
+      for (const auto& r : regions) {
+        GlanceConnection t = g.conn;
+        t.cloud = c;
+        t.region = r;
+        g.targets.push_back(std::move(t));
+      }
 }
 
 std::optional<Format> parse_format_option(const std::string& name) {

@@ -30,8 +30,13 @@ struct GlanceCli {
   GlanceConnection conn;
   bool debug = false;
   std::string password_flag;  // --os-password, refused with an explanation
+  // `several_targets`: --os-cloud and --os-region-name may be repeated; each
+  // cloud × region is one target (publish), in `targets` after
+  // finish_glance_options() when there is more than one.
+  std::vector<std::string> clouds, regions;
+  std::vector<GlanceConnection> targets;
 };
-void add_glance_options(CLI::App* sub, GlanceCli& g);
+void add_glance_options(CLI::App* sub, GlanceCli& g, bool several_targets = false);
 // Refuses --os-password, and routes --debug's lines to stderr.
 void finish_glance_options(GlanceCli& g);
 

@@ -26,6 +26,7 @@ struct PublishArgs {
   std::string convert_to;
   std::string output = "human";
   bool progress = false;
+  bool allow_failure = false, disallow_failure = false, wait = false;
   GlanceCli glance;
   SourceCli source;
 };
@@ -33,6 +34,13 @@ struct PublishArgs {
 int run_publish(PublishArgs& a) {
   finish_glance_options(a.glance);
   a.o.connection = a.glance.conn;
+  a.o.targets = a.glance.targets;
+  if (a.file.empty()) a.file = a.o.web_download_uri;  // the URL Glance fetches is the source read
+  if (a.file.empty()) throw Error(ErrorKind::Usage, "", "FILE is required");
+  if (a.allow_failure && a.disallow_failure)
+    throw Error(ErrorKind::Usage, "", "choose --allow-failure or --disallow-failure, not both");
+  a.o.allow_failure = a.allow_failure;
+  if (a.wait && a.o.no_wait) throw Error(ErrorKind::Usage, "", "choose --wait or --no-wait, not both");
   a.o.source = finish_source_options(a.source, a.glance.conn.insecure);
   int vis = a.vis_public + a.vis_private + a.vis_shared + a.vis_community;
   if (vis > 1) throw Error(ErrorKind::Usage, "", "choose one of --public, --private, --shared, --community");
@@ -77,8 +85,7 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_option(
          "FILE", a->file,
          "Image: a file, - (standard input) or an http(s) URL; compressed and OVA sources publish the disk "
-         "image inside")
-      ->required();
+         "image inside (with --web-download: that URL, which may then be left out)");
   sub->add_option("--name", a->o.name, "Image name (default: file name without extension)");
   sub->add_option("--disk-format", a->o.disk_format,
                   "auto (detected) or a Glance disk_format; must match the bytes");
@@ -95,12 +102,27 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_option("--convert-to", a->convert_to, "Convert while uploading: raw, qcow2 or vmdk");
   add_gate_options(sub, a->o.gate);
   add_repeatable(sub, "-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
-  sub->add_flag("--import", a->o.use_import, "Stage + import (glance-direct) instead of a direct upload");
-  add_repeatable(sub, "--store", a->o.stores, "Store for --import (repeatable)");
-  add_glance_options(sub, a->glance);
+  sub->add_flag("--import", a->o.use_import,
+                "Stage + import (glance-direct) instead of a direct upload; implied by --store, --all-stores and "
+                "--web-download");
+  add_repeatable(sub, "--store", a->o.stores,
+                 "Import into this store (repeatable); checked against the server's stores first");
+  sub->add_flag("--all-stores", a->o.all_stores, "Import into every store the server offers");
+  sub->add_option("--web-download", a->o.web_download_uri,
+                  "Let Glance download this URL itself (import method web-download); imgtool reads it once "
+                  "to check and hash it, and verifies what Glance stored");
+  sub->add_flag("--allow-failure", a->allow_failure,
+                "Keep the image in the stores and clouds that worked when others fail (named in the result)");
+  sub->add_flag("--disallow-failure", a->disallow_failure,
+                "All or nothing (the default): a store or cloud that fails deletes every image created");
+  sub->add_option("--wait-timeout", a->o.wait_timeout_seconds,
+                  "Seconds to wait for an import to finish (default 3600)")
+      ->check(CLI::Range(1u, 7u * 86400u));
+  sub->add_flag("--no-wait", a->o.no_wait, "With an import: return once Glance accepted it (not verified)");
+  add_glance_options(sub, a->glance, /*several_targets=*/true);
   add_source_options(sub, a->source, false);
   sub->add_flag("--dry-run", a->o.dry_run, "Check, hash and show the request; send nothing");
-  sub->add_flag("--wait", a->o.wait, "With --import: wait for active and verify");
+  sub->add_flag("--wait", a->wait, "With an import: wait for active and verify (the default)");
   sub->add_flag(
       "-p,--progress", a->progress,
       "Show bytes sent, rate and ETA on stderr (redrawn on a terminal, a line every 5 s otherwise)");

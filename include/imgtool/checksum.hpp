@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -134,16 +135,30 @@ class GlanceHashingSink final : public ByteSink {
 };
 
 // ---- comparing with Glance (checksum --verify) ---------------------------------
-// What Glance recorded for one image (GET /v2/images/{id}); fields Glance has
-// not set (image still queued) are nullopt.
+// One Glance image record (GET /v2/images/{id}), the one type every command
+// uses (checksum --verify, publish, download, copy-image). Fields Glance has
+// not set (an image still queued) are nullopt or empty.
 struct GlanceImageRecord {
   std::string id;
   std::string name;
   std::string status;
+  std::string disk_format;
+  std::string container_format;
+  std::string visibility;
+  std::string owner;
+  bool protected_image = false;
   std::optional<std::string> checksum;
   std::optional<std::string> os_hash_algo;
   std::optional<std::string> os_hash_value;
   std::optional<uint64_t> size;
+  std::optional<uint64_t> virtual_size;
+  std::vector<std::string> tags;
+  // Multi-store Glance: the stores holding the data (the record's "stores"
+  // field, a comma-separated string); empty on a single-store Glance.
+  std::vector<std::string> stores;
+  // Extra string properties (os_distro, hw_*, owner_specified.*, and
+  // Glance's own os_glance_* import bookkeeping).
+  std::map<std::string, std::string> properties;
 };
 // Finds an image by id or (unique) name; throws Error(Auth/Http/...) itself.
 using GlanceImageLookup = std::function<GlanceImageRecord(const std::string& id_or_name)>;

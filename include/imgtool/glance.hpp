@@ -1,14 +1,18 @@
 #pragma once
 // Publishing to OpenStack Glance (v2 images API) with Keystone v3 auth.
 //
-// publish() does, in one pass over the image and without a temporary file:
-//   open + detect (disk_format "auto") -> Image::check() (unsafe = refused,
-//   nothing sent) -> POST /v2/images -> PUT .../file streaming the bytes while
-//   hashing them (md5 + sha512) -> GET -> compare size, checksum, os_hash_value
-//   with what was sent. Any failure after the image record exists (HTTP error,
-//   cut connection, mismatch, SIGINT/SIGTERM) deletes the image unless
-//   keep_on_error: no orphans. Credentials come from clouds.yaml (cloud) or the
-//   OS_* environment, like openstackclient; secrets never appear in errors.
+// publish() reads the image once and, without a temporary file:
+//   prepare (every option validated, then open + detect + the safety verdict:
+//   an unsafe image is refused and nothing is sent) -> body (the bytes as
+//   they are or converted, hashed md5 + sha512 by one tee) -> each target
+//   (one per cloud or region, in parallel from the same bytes): create with
+//   an id chosen by imgtool, upload (PUT /file, or stage + import to stores)
+//   -> verify Glance's record against what was sent -> report.
+// Any failure after an image exists (HTTP error, cut connection, mismatch, a
+// store that failed, SIGINT/SIGTERM) deletes every image this publish
+// created, in every target, unless keep_on_error or allow_failure: no
+// orphans. Credentials come from clouds.yaml (cloud) or the OS_* environment,
+// like openstackclient; secrets never appear in errors.
 //
 // Hash algorithm: Glance hashes with its [DEFAULT] hashing_algorithm (sha512
 // unless the operator changed it) and reports it as os_hash_algo. publish
@@ -71,10 +75,25 @@ struct PublishOptions {
   // it nothing named inside the image is ever acceptable: Glance's consumers
   // would follow it).
   GatePolicy gate;
-  bool use_import = false;          // stage + import (glance-direct) instead of PUT /file
-  std::vector<std::string> stores;  // --store for import
-  bool dry_run = false;             // hash and show what would be sent; send nothing
-  bool wait = false;                // with use_import: wait for "active"
+  // Interoperable import (docs/publish.md, "Import and stores") instead of
+  // PUT /file. Implied by stores, all_stores and web_download_uri.
+  bool use_import = false;
+  std::vector<std::string> stores;  // --store (repeatable): where the data must land
+  bool all_stores = false;          // --all-stores: every store the target offers
+  // --web-download URL: Glance fetches the image itself (import method
+  // web-download); imgtool reads the same URL once (verdict and digests,
+  // nothing uploaded) and verifies Glance's record against it afterwards.
+  std::string web_download_uri;
+  // All-or-nothing by default: a store or a target that fails deletes every
+  // image this publish created and the publish fails. true: what landed
+  // stays, and the result names the stores and targets that failed (the
+  // publish fails only when nothing landed). openstackclient's default is the
+  // opposite.
+  bool allow_failure = false;
+  // With an import: return as soon as Glance accepted it (not verified).
+  bool no_wait = false;
+  unsigned wait_timeout_seconds = 3600;  // --wait-timeout for an import
+  bool dry_run = false;                  // hash and show what would be sent; send nothing
   bool keep_on_error = false;       // leave a failed image for inspection
   bool reuse_existing = false;      // an active image with the same size + os_hash_value is returned instead
   // Inspect the guest (libguestfs, after the safety check) and set the Glance
@@ -83,6 +102,11 @@ struct PublishOptions {
   bool auto_properties = false;
   unsigned inspect_timeout_seconds = 300;
   GlanceConnection connection;
+  // Several clouds or regions from one read (--os-cloud A --os-cloud B): one
+  // connection per target; the image is read, converted and hashed once and
+  // uploaded to every target in parallel through bounded buffers. Empty:
+  // `connection` is the only target.
+  std::vector<GlanceConnection> targets;
   // Progress of the upload: bytes sent, total when known. Called often.
   std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
   // One-line notes for stderr (ignored variables, --insecure, fallbacks).
@@ -107,38 +131,42 @@ struct PublishOptions {
   std::function<void()> after_body;
 };
 
+// One target's outcome.
+struct PublishTargetResult {
+  std::string cloud;     // clouds.yaml entry; empty = the OS_* variables
+  std::string region;    // as asked for (--os-region-name / region_name); empty = the catalog's first
+  std::string endpoint;  // the Glance base URL used
+  // Glance's record once published and verified (a dry run: what would be
+  // created, status empty).
+  GlanceImageRecord image;
+  std::vector<std::string> stores_failed;  // import with allow_failure: requested stores that failed
+  bool verified = false;                   // the record was compared with what was sent
+  std::string verified_hash_algo;          // the os_hash_algo compared; empty = not compared
+  // What the verification compared, in words ("size, checksum, sha512";
+  // "converted by Glance: size and virtual_size only"; "not verified: …").
+  std::string verification;
+  bool reused = false;  // reuse_existing found this image; nothing uploaded
+  // allow_failure: why this target failed (its image was deleted); empty = it succeeded.
+  std::string error;
+};
+
 struct PublishResult {
-  std::string id;
-  std::string name;
-  std::string status;
-  std::string disk_format;
-  std::string container_format;
-  std::string visibility;
-  std::optional<uint64_t> size;
-  std::optional<uint64_t> virtual_size;
-  std::string checksum;       // Glance's
-  std::string os_hash_algo;   // Glance's
-  std::string os_hash_value;  // Glance's
-  std::vector<std::string> tags;
-  std::map<std::string, std::string> properties;  // extra (string) properties Glance reports
-  // What imgtool computed over the bytes it sent.
-  uint64_t sent_bytes = 0;
-  std::string local_md5;
-  std::string local_sha512;
-  std::string verified_hash_algo;  // the algorithm compared with os_hash_value; empty = not compared
-  // Glance's record was compared with what was sent (false: a dry run, or an
-  // import not waited for).
-  bool verified = false;
+  // One entry per target, in the order given (a single one without targets).
+  std::vector<PublishTargetResult> targets;
+  // What imgtool computed over the bytes it sent (size = bytes sent,
+  // os_hash_algo sha512; a web-download: over the bytes it read).
+  GlanceDigests sent;
   bool dry_run = false;
-  bool reused = false;       // reuse_existing found this image; nothing uploaded
-  std::string endpoint;      // Glance base URL used
-  std::string request_json;  // the POST body (dry run)
+  std::string request_json;  // the POST body
   // publish(spec): the layers peeled off the source, the upstream digests
   // that were verified, and the spool's peaks (0: no spool).
   std::vector<SourceLayer> source_layers;
   std::vector<UpstreamCheck> upstream;
   uint64_t spool_peak_memory = 0;
   uint64_t spool_peak_file = 0;
+
+  // The first target (the only one without PublishOptions::targets).
+  const PublishTargetResult& first() const { return targets.at(0); }
 };
 
 // Publishes the image at `path`. Its verdict (assess(): Purpose::HandOver,
@@ -159,12 +187,7 @@ PublishResult publish(const std::string& path, const PublishOptions& opts);
 PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOptions& opts);
 
 // Looks up one image by id (or unique name) for `checksum --verify`.
-struct GlanceImageInfo {
-  std::string id, name, status;
-  std::optional<std::string> checksum, os_hash_algo, os_hash_value;
-  std::optional<uint64_t> size;
-};
-GlanceImageInfo glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
+GlanceImageRecord glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
 
 // ---- imgtool download -------------------------------------------------------
 
@@ -182,7 +205,7 @@ struct DownloadOptions {
 };
 
 struct DownloadResult {
-  GlanceImageInfo image;  // Glance's record (id, name, status, checksum, os_hash_*, size)
+  GlanceImageRecord image;  // Glance's record
   std::string disk_format, container_format;
   std::string destination;            // DST, or "-" for standard output
   uint64_t bytes = 0;                 // received

@@ -122,7 +122,7 @@ DownloadResult download(const std::string& id_or_name, const std::string& dst, c
   const nlohmann::json im = api.find(id_or_name);
 
   DownloadResult r;
-  r.image = glance::to_image_info(im);
+  r.image = glance::parse_image_record(im);
   r.disk_format = str(im, "disk_format");
   r.container_format = str(im, "container_format");
   r.destination = dst;

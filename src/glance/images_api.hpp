@@ -72,7 +72,7 @@ class ImagesApi {
   Session& session_;
 };
 
-// The fields of an image record imgtool compares (find_image.cpp).
-GlanceImageInfo to_image_info(const nlohmann::json& im);
+// An image's JSON as the one record type (image_record.cpp).
+GlanceImageRecord parse_image_record(const nlohmann::json& im);
 
 }  // namespace imgtool::glance

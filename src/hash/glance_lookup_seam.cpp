@@ -14,18 +14,7 @@ GlanceImageLookup default_glance_image_lookup() {
 }
 
 GlanceImageLookup glance_image_lookup(const GlanceConnection& conn) {
-  return [conn](const std::string& id_or_name) -> GlanceImageRecord {
-    GlanceImageInfo i = glance_find_image(id_or_name, conn);
-    GlanceImageRecord r;
-    r.id = i.id;
-    r.name = i.name;
-    r.status = i.status;
-    r.checksum = i.checksum;
-    r.os_hash_algo = i.os_hash_algo;
-    r.os_hash_value = i.os_hash_value;
-    r.size = i.size;
-    return r;
-  };
+  return [conn](const std::string& id_or_name) { return glance_find_image(id_or_name, conn); };
 }
 
 }  // namespace imgtool

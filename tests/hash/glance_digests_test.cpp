@@ -180,9 +180,20 @@ TEST(GlanceDigests, MemorySourceAndMissingFile) {
 
 TEST(GlanceVerify, CompareListsEveryDifference) {
   GlanceDigests local{"aa", "sha512", "bb", 10, std::nullopt};
-  GlanceImageRecord same{"id", "n", "active", "aa", "sha512", "bb", 10};
+  auto record = [](std::string checksum, std::optional<std::string> hash, uint64_t size) {
+    GlanceImageRecord r;
+    r.id = "id";
+    r.name = "n";
+    r.status = "active";
+    r.checksum = std::move(checksum);
+    r.os_hash_algo = "sha512";
+    r.os_hash_value = std::move(hash);
+    r.size = size;
+    return r;
+  };
+  GlanceImageRecord same = record("aa", "bb", 10);
   EXPECT_TRUE(compare_with_glance(local, same).empty());
-  GlanceImageRecord other{"id", "n", "active", "ab", "sha512", std::nullopt, 11};
+  GlanceImageRecord other = record("ab", std::nullopt, 11);
   auto diffs = compare_with_glance(local, other);
   ASSERT_EQ(diffs.size(), 3u);
   EXPECT_EQ(diffs[0], "size: local 10, Glance 11");
@@ -194,10 +205,14 @@ TEST(GlanceVerify, UsesGlancesAlgorithmAndThrowsMismatch) {
   TempDir d;
   std::string f = d.file("f");
   test::write_file(f, "hello\n");
-  GlanceImageRecord rec{"id1",    "img",
-                        "active", "b1946ac92492d2347c6235b4d2611184",
-                        "sha256", "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03",
-                        6};
+  GlanceImageRecord rec;
+  rec.id = "id1";
+  rec.name = "img";
+  rec.status = "active";
+  rec.checksum = "b1946ac92492d2347c6235b4d2611184";
+  rec.os_hash_algo = "sha256";
+  rec.os_hash_value = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+  rec.size = 6;
   auto lookup = [&](const std::string&) { return rec; };
   EXPECT_EQ(verify_against_glance(f, "img", lookup).os_hash_algo, "sha256");
   rec.size = 7;

@@ -202,11 +202,11 @@ TEST_F(CancelTokenTest, PublishOfAByteSourceDryRunAndItsCancel) {
   o.dry_run = true;
   PublishResult r = publish(mem, o);
   EXPECT_TRUE(r.dry_run);
-  EXPECT_EQ(r.name, "disk");
-  EXPECT_EQ(r.disk_format, "raw");
-  EXPECT_EQ(r.sent_bytes, bytes.size());
-  EXPECT_EQ(r.local_md5, run_ok("md5sum " + sh_quote(t.file("same.raw"))).substr(0, 32));
-  EXPECT_TRUE(r.status.empty());
+  EXPECT_EQ(r.first().image.name, "disk");
+  EXPECT_EQ(r.first().image.disk_format, "raw");
+  EXPECT_EQ(r.sent.size, bytes.size());
+  EXPECT_EQ(r.sent.checksum, run_ok("md5sum " + sh_quote(t.file("same.raw"))).substr(0, 32));
+  EXPECT_TRUE(r.first().image.status.empty());
 
   o.cancel = CancelToken::create();
   o.progress = [&](uint64_t done, std::optional<uint64_t>) {

@@ -1,4 +1,7 @@
-#include "glance/publish_checks.hpp"
+// prepare: every option validated before anything is opened or sent, then
+// the image opened, detected and judged (the verdict refuses before a byte
+// leaves), and the create request built.
+#include "publish/prepare.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,7 +11,7 @@
 #include "imgtool/verdict.hpp"
 #include "sources/http_stream.hpp"
 
-namespace imgtool::glance {
+namespace imgtool::publishing {
 namespace {
 
 using nlohmann::json;
@@ -41,9 +44,35 @@ void validate(const PublishOptions& o) {
     throw Error(ErrorKind::Usage, "",
                 "visibility " + o.visibility + " is not one of " + joined(kVisibilities));
   if (!o.convert_to && !o.convert_options.empty()) throw Error(ErrorKind::Usage, "", "-o needs --convert-to");
-  if (o.protected_image && o.use_import && !o.wait && !o.dry_run)
+  const bool importing = uses_import(o);
+  if (o.protected_image && importing && o.no_wait && !o.dry_run)
     throw Error(ErrorKind::Usage, "",
-                "--protected with --import needs --wait: the image is protected only once it is verified");
+                "--protected with --no-wait: the image is protected only once it is verified");
+  if (o.no_wait && !importing) throw Error(ErrorKind::Usage, "", "--no-wait only applies to an import");
+  if (o.all_stores && !o.stores.empty())
+    throw Error(ErrorKind::Usage, "", "choose --store or --all-stores, not both");
+  for (size_t i = 0; i < o.stores.size(); ++i) {
+    if (o.stores[i].empty()) throw Error(ErrorKind::Usage, "", "--store needs a store name");
+    for (size_t j = 0; j < i; ++j)
+      if (o.stores[j] == o.stores[i]) throw Error(ErrorKind::Usage, "", "--store " + o.stores[i] + " given twice");
+  }
+  if (o.wait_timeout_seconds == 0) throw Error(ErrorKind::Usage, "", "--wait-timeout must be at least 1 second");
+  if (!o.web_download_uri.empty()) {
+    const std::string& u = o.web_download_uri;
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+      throw Error(ErrorKind::Usage, u, "--web-download needs an http:// or https:// URL");
+    // Glance stores what it downloads as it is: converting or unpacking
+    // locally would verify other bytes than the ones Glance keeps.
+    if (o.convert_to)
+      throw Error(ErrorKind::Usage, u, "--web-download cannot be combined with --convert-to (Glance stores the URL's bytes as they are)");
+    if (o.reuse_existing)
+      throw Error(ErrorKind::Usage, u, "--web-download cannot be combined with --reuse-existing");
+  }
+  for (size_t i = 0; i < o.targets.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (o.targets[j].cloud == o.targets[i].cloud && o.targets[j].region == o.targets[i].region)
+        throw Error(ErrorKind::Usage, "",
+                    "the same target twice (--os-cloud " + (o.targets[i].cloud.empty() ? "(OS_* variables)" : o.targets[i].cloud) + ")");
   if (o.convert_to) {
     ConvertOptions c;
     c.target_format = *o.convert_to;
@@ -54,8 +83,6 @@ void validate(const PublishOptions& o) {
                   "--convert-to " + std::string(format_name(c.target_format)) +
                       " with these options patches its output after writing it, which an upload cannot do");
   }
-  if (o.wait && !o.use_import) throw Error(ErrorKind::Usage, "", "--wait only applies to --import");
-  if (!o.stores.empty() && !o.use_import) throw Error(ErrorKind::Usage, "", "--store needs --import");
   for (const auto& [k, v] : o.properties) {
     (void)v;
     if (k.empty()) throw Error(ErrorKind::Usage, "", "--property needs KEY=VALUE with a non-empty KEY");
@@ -97,6 +124,10 @@ std::string default_image_name(const Source& src) {
     }
   }
   return default_name(file);
+}
+
+bool uses_import(const PublishOptions& o) {
+  return o.use_import || !o.stores.empty() || o.all_stores || !o.web_download_uri.empty();
 }
 
 void validate_publish_options(const PublishOptions& opts) {
@@ -166,77 +197,4 @@ nlohmann::json create_body(const PreparedImage& p, const PublishOptions& opts) {
   return b;
 }
 
-void add_owner_specified(nlohmann::json& body, const GlanceDigests& d, const std::string& name) {
-  // openstacksdk (image/_base_proxy.py create_image): md5 and sha256 of the
-  // data, and "<container>/<name>" with the default container "images". A
-  // value the user gave with --property wins.
-  auto set = [&](const char* k, const std::string& v) {
-    if (!body.contains(k)) body[k] = v;
-  };
-  set("owner_specified.openstack.md5", d.checksum);
-  if (d.sha256) set("owner_specified.openstack.sha256", *d.sha256);
-  set("owner_specified.openstack.object", "images/" + name);
-}
-
-std::optional<nlohmann::json> find_reusable(ImagesApi& api, const GlanceDigests& d,
-                                            const std::string& disk_format,
-                                            const std::string& container_format, const std::string& owner) {
-  // Glance 25 filters on os_hash_value (and size_min/size_max, status,
-  // owner); the result is checked again client-side so a server ignoring a
-  // filter is harmless. Only the caller's own project: another project's
-  // public image with the same bytes is not the caller's to hand out (its
-  // owner may delete or change it at any time).
-  auto list = api.list({{"os_hash_value", d.os_hash_value},
-                        {"status", "active"},
-                        {"owner", owner},
-                        {"size_min", std::to_string(d.size)},
-                        {"size_max", std::to_string(d.size)}});
-  for (const auto& im : list) {
-    if (!im.is_object()) continue;
-    if (owner.empty() || im.value("owner", "") != owner) continue;
-    if (im.value("container_format", "") != container_format) continue;
-    if (im.value("status", "") != "active") continue;
-    if (im.value("os_hash_algo", "") != "sha512" || im.value("os_hash_value", "") != d.os_hash_value)
-      continue;
-    if (im.value("checksum", "") != d.checksum) continue;
-    if (!im.contains("size") || !im["size"].is_number() || im["size"].get<uint64_t>() != d.size) continue;
-    if (im.value("disk_format", "") != disk_format) continue;
-    return im;
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> unapplied_attributes(const nlohmann::json& im, const PreparedImage& p,
-                                              const PublishOptions& opts) {
-  std::vector<std::string> out;
-  auto differs = [&](const char* key, const std::string& wanted) {
-    const std::string have = im.contains(key) && im[key].is_string() ? im[key].get<std::string>() : "";
-    if (have != wanted) out.push_back(std::string(key) + " '" + wanted + "' (it has '" + have + "')");
-  };
-  differs("name", p.name);
-  if (!opts.visibility.empty()) differs("visibility", opts.visibility);
-  auto number = [&](const char* key, const std::optional<uint64_t>& wanted) {
-    if (!wanted) return;
-    const uint64_t have = im.contains(key) && im[key].is_number_unsigned() ? im[key].get<uint64_t>() : 0;
-    if (have != *wanted)
-      out.push_back(std::string(key) + " " + std::to_string(*wanted) + " (it has " + std::to_string(have) +
-                    ")");
-  };
-  number("min_disk", opts.min_disk);
-  number("min_ram", opts.min_ram);
-  if (opts.protected_image && !(im.contains("protected") && im["protected"] == true))
-    out.push_back("protected (it is not protected)");
-  for (const auto& t : opts.tags) {
-    bool has = false;
-    if (im.contains("tags") && im["tags"].is_array())
-      for (const auto& x : im["tags"]) has = has || (x.is_string() && x.get<std::string>() == t);
-    if (!has) out.push_back("tag '" + t + "'");
-  }
-  for (const auto& [k, v] : opts.properties) {
-    const std::string have = im.contains(k) && im[k].is_string() ? im[k].get<std::string>() : "";
-    if (have != v) out.push_back("property " + k + "='" + v + "'");
-  }
-  return out;
-}
-
-}  // namespace imgtool::glance
+}  // namespace imgtool::publishing
