@@ -4,7 +4,6 @@
 #include <cstring>
 #include <optional>
 
-#include "formats/raw/raw_layout.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/error.hpp"
 
@@ -77,13 +76,13 @@ class ConvertedBody final : public UploadBody {
 
   ConvertedBody(std::shared_ptr<const Image> img, ConvertOptions opts, ProgressFn progress)
       : img_(std::move(img)),
-        // A raw target's length is the virtual size (rounded up to a sector,
-        // as the raw writer writes it): known before the first byte, so the
-        // upload carries a Content-Length instead of chunks (a store such as
-        // RBD then sizes the image once instead of growing it).
-        size_(opts.target_format == Format::Raw
-                  ? std::optional<uint64_t>(raw::virtual_size(img_->info().virtual_size))
-                  : std::nullopt),
+        // The output's length when the target's layout fixes it before the
+        // first byte (raw, qcow2 without -c, vmdk monolithicSparse): the
+        // upload then carries a Content-Length instead of chunks (a store such
+        // as RBD sizes the image once instead of growing it). The plan pass
+        // runs here, once: the conversion reuses it.
+        plan_(plan_output(*img_, opts)),
+        size_(plan_.size),
         progress_(std::move(progress)),
         hasher_({HashAlgo::md5, HashAlgo::sha512}),
         sink_(*this) {
@@ -153,6 +152,7 @@ class ConvertedBody final : public UploadBody {
     void write(std::span<const std::byte> data) override {
       while (!data.empty()) {
         size_t n = std::min(data.size(), kBuffer);
+        admit(n);
         Piece p;
         p.bytes.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
         b_.push(std::move(p));
@@ -162,15 +162,29 @@ class ConvertedBody final : public UploadBody {
     }
     void write_zeros(uint64_t len) override {
       if (len == 0) return;
+      admit(len);
       Piece p;
       p.zeros = len;
       b_.push(std::move(p));
       pos_ += len;
     }
     uint64_t position() const override { return pos_; }
-    void finish() override {}
+    void finish() override {
+      if (b_.size_ && pos_ != *b_.size_) refuse("ended after " + std::to_string(pos_));
+    }
 
    private:
+    // The Content-Length is a promise: a byte past it is an error, not a
+    // longer (or, at the end, shorter) upload.
+    void admit(uint64_t n) const {
+      if (b_.size_ && n > *b_.size_ - pos_) refuse("went past byte " + std::to_string(pos_));
+    }
+    [[noreturn]] void refuse(const std::string& what) const {
+      throw Error(ErrorKind::Io, name_,
+                  "the conversion " + what + " of the " + std::to_string(*b_.size_) +
+                      " bytes announced as the upload's size");
+    }
+
     ConvertedBody& b_;
     std::string name_ = "upload";
     uint64_t pos_ = 0;
@@ -187,7 +201,7 @@ class ConvertedBody final : public UploadBody {
 
   void run(ConvertOptions opts) {
     try {
-      convert_image(*img_, sink_, opts);
+      convert_image(*img_, sink_, opts, plan_);
       std::lock_guard<std::mutex> lk(mu_);
       done_ = true;
     } catch (...) {
@@ -198,7 +212,8 @@ class ConvertedBody final : public UploadBody {
   }
 
   std::shared_ptr<const Image> img_;
-  std::optional<uint64_t> size_;  // known for a raw target
+  OutputPlan plan_;
+  std::optional<uint64_t> size_;  // plan_.size
   ProgressFn progress_;
   MultiHasher hasher_;
   QueueSink sink_;

@@ -49,7 +49,10 @@ class UploadBody {
 std::unique_ptr<UploadBody> file_body(std::shared_ptr<const ByteSource> src, ProgressFn progress,
                                       bool release_sent = false, uint64_t pad_to = 0);
 
-// convert_image(img, ·, opts) streamed: size unknown (chunked upload).
+// convert_image(img, ·, opts) streamed, planned first (plan_output(): the
+// size is known for raw, qcow2 without -c and vmdk monolithicSparse, else
+// nullopt: a chunked upload). Writing any other number of bytes than the
+// planned size makes read() throw Error(Io).
 std::unique_ptr<UploadBody> converted_body(std::shared_ptr<const Image> img, ConvertOptions opts,
                                            ProgressFn progress);
 
