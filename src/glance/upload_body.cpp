@@ -134,6 +134,17 @@ class ConvertedBody final : public UploadBody {
   }
   std::optional<uint64_t> size() const override { return size_; }
   Digests finish() override {
+    // With a Content-Length the last read may come before the conversion
+    // ended: its outcome (a source that changed since the plan) still counts.
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!done_ && !error_) {
+      lk.unlock();
+      throw_if_interrupted();
+      lk.lock();
+      cv_.wait_for(lk, std::chrono::milliseconds(200));
+    }
+    if (error_) std::rethrow_exception(error_);
+    lk.unlock();
     auto hex = hasher_.finish_hex();
     return {hex[0], hex[1], sent_};
   }
