@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,12 +94,63 @@ std::optional<uint64_t> parse_qemu_size(std::string_view s);
 // The valid -o keys of a target format (empty for formats imgtool does not write).
 std::vector<std::string> convert_option_keys(Format target_format);
 
+// A conversion into a non-seekable sink (an upload, a pipe), planned before
+// its first byte: the exact size of the output when the target's layout
+// fixes it, and what the target lays its tables out from (the guest clusters
+// that will hold data, vmdk's content digest), so that convert_image() given
+// the plan does not read the source a second time for them.
+struct OutputPlan {
+  // Exactly the bytes convert_image(src, <non-seekable sink>, opts) writes;
+  // nullopt when they cannot be known before writing (planned_output_size()).
+  std::optional<uint64_t> size;
+  // Did the plan read the source's data (the writer's own plan pass: map()
+  // plus its zero scan over the data extents)? false: map-free arithmetic.
+  bool read_source = false;
+  struct Detail;                         // internal (src/convert/pipeline.cpp)
+  std::shared_ptr<const Detail> detail;  // the plan pass's result, for convert_image()
+};
+
+// Plans convert_image(src, <non-seekable sink>, opts) with the writer's own
+// plan pass and layout functions (the code the conversion runs, not a copy):
+//  - raw: the virtual size rounded up to a sector; nothing is read.
+//  - qcow2 without -c (every compat, cluster_size, refcount_bits,
+//    lazy_refcounts, compression_type): its forward layout, from the data
+//    clusters found by the plan pass: map() plus the zero scan, which reads
+//    every Data extent of the source once (zero clusters the source does not
+//    mark are found by reading, as the writer finds them). With
+//    preallocation=metadata every cluster is allocated: nothing is read.
+//    With -S 0 (no zero detection) every cluster is data: nothing is read.
+//  - vmdk monolithicSparse: the tables plus one grain per planned grain; the
+//    plan pass reads the Data extents (the zero scan and the CID's digest).
+// nullopt:
+//  - qcow2 -c and vmdk streamOptimized: every cluster/grain is deflated, so
+//    its size depends on its bytes (qcow2 -c cannot go to a non-seekable
+//    sink at all);
+//  - a source whose virtual size is still pending (raw read once from a
+//    stream: its end, so its size and map, are not known yet).
+// Throws what convert_image() would throw before writing: Error(Usage) for
+// bad options, Error(Unsupported) for an unreadable source or a size the
+// layout cannot hold, Error(Interrupted) (it polls opts.cancel).
+// opts.progress sees the plan pass as the first half of a two-pass
+// conversion.
+OutputPlan plan_output(const Image& src, const ConvertOptions& opts);
+std::optional<uint64_t> planned_output_size(const Image& src, const ConvertOptions& opts);
+
 // Converts `src` into `sink` and calls sink.finish() on success. (Named
 // convert_image because imgtool::convert is the engine's internal namespace.) On error
 // (including Error(Interrupted) from a signal) nothing is finished: with an
 // atomic file sink, destroying it removes the temporary file.
 // The source must be safe to read (see convert_file for the checks).
 ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts);
+// The same with a plan from plan_output(src, opts) (the same image and
+// options, else Error(Usage)) and a non-seekable sink: the writer lays out
+// its tables from the plan instead of reading the source for them, and when
+// plan.size is known, writing any other number of bytes is an Error(Io)
+// before sink.finish(). (The writers also refuse data the plan did not
+// list: a source that changed since the plan is an error, never a
+// different file.)
+ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts,
+                           const OutputPlan& plan);
 
 // Assesses SRC (format detected, or open.format) with opts.gate and refuses
 // what the verdict refuses (unsafe, corrupt, unreadable: Error naming the

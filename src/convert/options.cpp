@@ -15,29 +15,12 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// Validation needs a sink to construct a writer; this one accepts everything
-// and behaves like a file (so no layout is refused for being a stream).
-class DiscardSink final : public ByteSink {
- public:
-  const std::string& name() const override { return name_; }
-  void write(std::span<const std::byte> d) override { pos_ += d.size(); }
-  void write_zeros(uint64_t n) override { pos_ += n; }
-  uint64_t position() const override { return pos_; }
-  void finish() override {}
-  bool seekable() const override { return true; }
-  void pwrite(uint64_t, std::span<const std::byte>) override {}
-
- private:
-  std::string name_ = "(output)";
-  uint64_t pos_ = 0;
-};
-
 const formats::FormatDescriptor& target(Format f) {
   const formats::FormatDescriptor& d = formats::descriptor(f);
   if (!d.make_writer)
     throw Error(ErrorKind::Usage, "",
-                "imgtool does not write " + std::string(d.name) + " images (valid: " +
-                    format_list(writable_formats()) + ")");
+                "imgtool does not write " + std::string(d.name) +
+                    " images (valid: " + format_list(writable_formats()) + ")");
   return d;
 }
 
@@ -73,7 +56,7 @@ std::vector<std::string> convert_option_keys(Format target_format) {
 }
 
 void validate_convert_options(const ConvertOptions& opts) {
-  convert::DiscardSink sink;
+  convert::DiscardSink sink(/*seekable=*/true);
   (void)convert::make_writer(sink, opts);
 }
 

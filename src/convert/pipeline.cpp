@@ -149,6 +149,13 @@ class Pipeline {
   std::vector<std::pair<uint64_t, uint64_t>> plan(uint64_t progress_total,
                                                   std::optional<convert::ContentDigest>* digest) {
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    if (!detect_ && !digest) {
+      // -S 0: every cluster is data, whatever it holds; reading would only
+      // confirm it.
+      if (vsize_ > 0) ranges.emplace_back(0, vsize_);
+      report(vsize_, progress_total);
+      return ranges;
+    }
     std::optional<convert::ContentHasher> hasher;
     if (digest) hasher.emplace(vsize_);
     run(true, hasher.has_value(), [&](Done& d) {
@@ -329,16 +336,55 @@ class CountingWriter final : public TargetWriter {
 
 }  // namespace
 
-ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
+// What plan_output() fixed: the image and options it planned (a plan is
+// for those only) and the writer's plan, when it needs one.
+struct OutputPlan::Detail {
+  const Image* image = nullptr;
+  uint64_t virtual_size = 0;
+  Format target_format = Format::Raw;
+  std::map<std::string, std::string> options;
+  bool compress = false;
+  uint64_t zero_granularity = 0;
+  std::optional<convert::TargetPlan> plan;
+
+  Detail(const Image& src, const ConvertOptions& o)
+      : image(&src),
+        virtual_size(src.info().virtual_size),
+        target_format(o.target_format),
+        options(o.options),
+        compress(o.compress),
+        zero_granularity(o.zero_granularity) {}
+  bool same(const Image& src, const ConvertOptions& o) const {
+    return image == &src && virtual_size == src.info().virtual_size && target_format == o.target_format &&
+           options == o.options && compress == o.compress && zero_granularity == o.zero_granularity;
+  }
+};
+
+namespace {
+
+// Refusals shared by the conversion and its planning.
+void check_readable(const Image& src) {
+  if (!src.readable())
+    throw Error(ErrorKind::Unsupported, src.info().filename,
+                "imgtool detects " + std::string(format_name(src.info().format)) +
+                    " images but cannot read their data, so it cannot convert them");
+}
+
+ConvertStats run_conversion(const Image& src, ByteSink& sink, const ConvertOptions& opts,
+                            const OutputPlan* given) {
   CancelScope cancel_scope(opts.cancel);
   if (src.info().virtual_size_pending)
     throw Error(ErrorKind::Usage, src.info().filename,
                 "the image's size is not known yet (raw read once from a stream): read the source to its end "
                 "(ByteSource::size()) and open it again before converting it");
-  if (!src.readable())
-    throw Error(ErrorKind::Unsupported, src.info().filename,
-                "imgtool detects " + std::string(format_name(src.info().format)) +
-                    " images but cannot read their data, so it cannot convert them");
+  check_readable(src);
+  if (given) {
+    if (!given->detail || !given->detail->same(src, opts))
+      throw Error(ErrorKind::Usage, sink.name(),
+                  "internal: the output plan was made for another image or options");
+    if (sink.seekable())
+      throw Error(ErrorKind::Usage, sink.name(), "internal: an output plan is for a non-seekable sink");
+  }
   std::unique_ptr<convert::TargetWriter> inner = convert::make_writer(sink, opts);
   ConvertStats st;
   st.virtual_size = src.info().virtual_size;
@@ -347,23 +393,79 @@ ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOption
   convert::TargetPlan plan;
   plan.virtual_size = st.virtual_size;
   const uint64_t total = st.virtual_size * (w.needs_plan() ? 2 : 1);
-  if (opts.progress) opts.progress(0, total);
-  if (w.needs_plan()) {
+  const bool planned = w.needs_plan() && given && given->detail->plan;
+  if (opts.progress) opts.progress(planned ? st.virtual_size : 0, total);
+  if (planned) {
+    plan = *given->detail->plan;  // the plan pass ran in plan_output()
+    st.two_pass = true;
+  } else if (w.needs_plan()) {
     plan.data_ranges = p.plan(total, w.wants_content_digest() ? &plan.content_digest : nullptr);
     plan.data_ranges_known = true;
     st.two_pass = true;
   }
+  const uint64_t start = sink.position();
   w.begin(plan);
   const std::optional<convert::ContentDigest> digest =
       p.copy(st.two_pass ? st.virtual_size : 0, total, w.wants_content_digest() && !plan.content_digest);
   if (digest) w.set_content_digest(*digest);
   w.end();
   throw_if_interrupted();
+  // The size was announced before the first byte (an upload's
+  // Content-Length): any other count is a broken promise, never a file.
+  if (given && given->size && sink.position() - start != *given->size)
+    throw Error(ErrorKind::Io, sink.name(),
+                "the conversion wrote " + std::to_string(sink.position() - start) + " bytes, " +
+                    std::to_string(*given->size) + " were planned");
   sink.finish();
   if (opts.progress) opts.progress(total, total);
   st.bytes_written = sink.position();
   st.skipped_bytes = st.virtual_size - std::min(st.virtual_size, st.data_bytes);
   return st;
+}
+
+}  // namespace
+
+OutputPlan plan_output(const Image& src, const ConvertOptions& opts) {
+  CancelScope cancel_scope(opts.cancel);
+  validate_convert_options(opts);
+  auto detail = std::make_shared<OutputPlan::Detail>(src, opts);
+  OutputPlan out;
+  out.detail = detail;
+  if (src.info().virtual_size_pending) return out;  // no size, no map yet
+  check_readable(src);
+  // -c qcow2 refuses a non-seekable sink: compressed sizes decide its layout.
+  if (convert_needs_seekable_output(opts)) return out;
+  // The writer that convert_image() would make for a non-seekable sink.
+  convert::DiscardSink discard(/*seekable=*/false);
+  std::unique_ptr<TargetWriter> w = convert::make_writer(discard, opts);
+  // A deflating writer's size depends on every byte: nothing to read for.
+  if (w->compresses()) return out;
+  convert::TargetPlan plan;
+  plan.virtual_size = src.info().virtual_size;
+  if (w->needs_plan()) {
+    ConvertStats st;
+    Pipeline p(src, *w, opts, st);
+    const bool digest = w->wants_content_digest();
+    plan.data_ranges = p.plan(2 * plan.virtual_size, digest ? &plan.content_digest : nullptr);
+    plan.data_ranges_known = true;
+    out.read_source = opts.zero_granularity != 0 || digest;
+    detail->plan = plan;
+  }
+  out.size = w->planned_size(plan);
+  return out;
+}
+
+std::optional<uint64_t> planned_output_size(const Image& src, const ConvertOptions& opts) {
+  return plan_output(src, opts).size;
+}
+
+ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts) {
+  return run_conversion(src, sink, opts, nullptr);
+}
+
+ConvertStats convert_image(const Image& src, ByteSink& sink, const ConvertOptions& opts,
+                           const OutputPlan& plan) {
+  return run_conversion(src, sink, opts, &plan);
 }
 
 }  // namespace imgtool

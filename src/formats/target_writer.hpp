@@ -62,6 +62,16 @@ class TargetWriter {
   // before the data must therefore ask for a plan (needs_plan()).
   virtual bool wants_content_digest() const { return false; }
   virtual void set_content_digest(const ContentDigest& d) { (void)d; }
+  // The exact number of bytes begin()..end() will write for `plan` (the
+  // plan pass's when needs_plan(), else just the virtual size), from the
+  // same layout function begin() uses; nullopt when it depends on the data
+  // itself (compressed clusters) or on a layout chosen while writing.
+  // Called before begin(), on the writer that will write. Throws what
+  // begin() would throw for this plan.
+  virtual std::optional<uint64_t> planned_size(const TargetPlan& plan) const {
+    (void)plan;
+    return std::nullopt;
+  }
   virtual void begin(const TargetPlan& plan) = 0;
   // Pure and thread-safe: turns one cluster of guest data into what
   // write_prepared() takes (compressed bytes, marker framing...). Default: copy.

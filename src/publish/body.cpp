@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "formats/raw/raw_layout.hpp"
 #include "imgtool/cancel.hpp"
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
@@ -75,12 +74,15 @@ Body make_body(const PreparedImage& p, const PublishOptions& opts) {
     co.target_format = *opts.convert_to;
     co.options = opts.convert_options;
     b.converted = true;
-    // A raw target's length is the virtual size (rounded up to a sector, as
-    // the raw writer writes it): known before the first byte, so the upload
-    // carries a Content-Length (a store such as RBD then sizes the image
-    // once instead of growing it).
-    if (co.target_format == Format::Raw) b.size = raw::virtual_size(info.virtual_size);
-    b.produce = [img = p.image, co](ByteSink& out) { convert_image(*img, out, co); };
+    // The output's length when the target's layout fixes it before the first
+    // byte (raw, qcow2 without -c, vmdk monolithicSparse): planned here,
+    // before any connection is opened, so the uploads carry a Content-Length
+    // (a store such as RBD then sizes the image once instead of growing it)
+    // and the PUT never sits idle. The conversion reuses the plan, and
+    // writing any other number of bytes than announced is an error.
+    auto plan = std::make_shared<const OutputPlan>(plan_output(*p.image, co));
+    b.size = plan->size;
+    b.produce = [img = p.image, co, plan](ByteSink& out) { convert_image(*img, out, co, *plan); };
     return b;
   }
   b.size = p.source->known_size();

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 
 #include "formats/driver.hpp"
 #include "formats/qcow2/qcow2_header.hpp"
@@ -45,23 +46,20 @@ class Qcow2Writer final : public convert::TargetWriter {
   bool needs_plan() const override { return forward_ && !o_.prealloc_metadata; }
   bool compresses() const override { return o_.compress; }
 
+  // Forward layout only: the other one places its tables after data whose
+  // compressed size (-c) or order of arrival decides where they go.
+  std::optional<uint64_t> planned_size(const convert::TargetPlan& plan) const override {
+    if (!forward_) return std::nullopt;
+    return forward_layout(plan).end;
+  }
+
   void begin(const convert::TargetPlan& plan) override {
-    vsize_ = io::align_up(plan.virtual_size, kSector);
-    uint64_t cov = l2_entries_ * c_;
-    uint64_t l1 = io::div_round_up(vsize_, cov);
-    // qemu: the L1 table may hold at most 32 MiB (QCOW_MAX_L1_SIZE).
-    if (l1 > kMaxL1Bytes / kL1EntryBytes)
-      throw Error(ErrorKind::Unsupported, sink_.name(),
-                  "virtual size " + std::to_string(vsize_) + " needs " + std::to_string(l1) +
-                      " L1 entries; qcow2 allows " + std::to_string(kMaxL1Bytes / kL1EntryBytes) +
-                      " with cluster_size " + std::to_string(c_));
-    l1_.assign(static_cast<size_t>(l1), 0);
-    // A 0-byte disk has no L1 cluster at all (qemu-img check would count one as leaked).
-    l1_clusters_ = io::div_round_up(l1 * kL1EntryBytes, c_);
+    const Geometry geo = geometry(plan.virtual_size);
+    vsize_ = geo.vsize;
+    l1_.assign(static_cast<size_t>(geo.l1_entries), 0);
+    l1_clusters_ = geo.l1_clusters;
     if (forward_) {
-      if (!plan.data_ranges_known && !o_.prealloc_metadata)
-        throw Error(ErrorKind::Usage, sink_.name(), "qcow2 forward layout needs the data plan");
-      begin_forward(plan);
+      begin_forward(forward_layout(plan));
     } else {
       sink_.write_zeros(c_);  // header, patched in end()
       note_meta_cluster();
@@ -153,44 +151,86 @@ class Qcow2Writer final : public convert::TargetWriter {
 
  private:
   // ---- forward layout ------------------------------------------------------
-  void begin_forward(const convert::TargetPlan& plan) {
-    counts_.assign(l1_.size(), 0);
-    const uint64_t clusters = io::div_round_up(vsize_, c_);
+  struct Geometry {
+    uint64_t vsize = 0;  // whole sectors
+    uint64_t l1_entries = 0;
+    uint64_t l1_clusters = 0;
+  };
+  Geometry geometry(uint64_t virtual_size) const {
+    Geometry g;
+    g.vsize = io::align_up(virtual_size, kSector);
+    const uint64_t cov = l2_entries_ * c_;
+    g.l1_entries = io::div_round_up(g.vsize, cov);
+    // qemu: the L1 table may hold at most 32 MiB (QCOW_MAX_L1_SIZE).
+    if (g.l1_entries > kMaxL1Bytes / kL1EntryBytes)
+      throw Error(ErrorKind::Unsupported, sink_.name(),
+                  "virtual size " + std::to_string(g.vsize) + " needs " + std::to_string(g.l1_entries) +
+                      " L1 entries; qcow2 allows " + std::to_string(kMaxL1Bytes / kL1EntryBytes) +
+                      " with cluster_size " + std::to_string(c_));
+    // A 0-byte disk has no L1 cluster at all (qemu-img check would count one as leaked).
+    g.l1_clusters = io::div_round_up(g.l1_entries * kL1EntryBytes, c_);
+    return g;
+  }
+
+  // Every offset of the forward layout, from the plan alone: what
+  // begin_forward() writes and what planned_size() tells ahead.
+  struct ForwardLayout {
+    std::vector<uint64_t> counts;  // data clusters per L1 entry
+    std::vector<uint64_t> l1;      // L1 entries: each L2 table right after its data
+    RefcountLayout rl;
+    uint64_t table_off = 0;
+    uint64_t l1_off = 0;
+    uint64_t end = 0;  // the file's size
+  };
+  ForwardLayout forward_layout(const convert::TargetPlan& plan) const {
+    if (!plan.data_ranges_known && !o_.prealloc_metadata)
+      throw Error(ErrorKind::Usage, sink_.name(), "qcow2 forward layout needs the data plan");
+    const Geometry geo = geometry(plan.virtual_size);
+    ForwardLayout f;
+    f.counts.assign(static_cast<size_t>(geo.l1_entries), 0);
+    f.l1.assign(static_cast<size_t>(geo.l1_entries), 0);
+    const uint64_t clusters = io::div_round_up(geo.vsize, c_);
     if (o_.prealloc_metadata) {
-      for (size_t i = 0; i < counts_.size(); ++i)
-        counts_[i] = std::min<uint64_t>(l2_entries_, clusters - i * l2_entries_);
+      for (size_t i = 0; i < f.counts.size(); ++i)
+        f.counts[i] = std::min<uint64_t>(l2_entries_, clusters - i * l2_entries_);
     } else {
       for (const auto& [off, len] : plan.data_ranges) {
-        uint64_t a = off / c_, b = io::div_round_up(std::min(off + len, vsize_), c_);
+        uint64_t a = off / c_, b = io::div_round_up(std::min(off + len, geo.vsize), c_);
         while (a < b) {
           uint64_t i = a / l2_entries_;
           uint64_t n = std::min(b, (i + 1) * l2_entries_) - a;
-          counts_[static_cast<size_t>(i)] += n;
+          f.counts[static_cast<size_t>(i)] += n;
           a += n;
         }
       }
     }
     uint64_t data = 0, l2s = 0;
-    for (uint64_t n : counts_) {
+    for (uint64_t n : f.counts) {
       data += n;
       l2s += n > 0;
     }
-    const uint64_t before = 1 + l1_clusters_;
+    const uint64_t before = 1 + geo.l1_clusters;
     // Host order: header, reftable, refblocks, L1, then [data_i][L2_i].
-    RefcountLayout rl = refcount_layout(before + data + l2s, c_, o_.refcount_order);
-    const uint64_t table_off = c_;
-    const uint64_t l1_off = (1 + rl.table_clusters + rl.block_clusters) * c_;
-    uint64_t cur = l1_off / c_ + l1_clusters_;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      if (counts_[i] == 0) continue;
-      cur += counts_[i];
-      l1_[i] = (cur * c_) | kOflagCopied;  // the L2 table right after its data
+    f.rl = refcount_layout(before + data + l2s, c_, o_.refcount_order);
+    f.table_off = c_;
+    f.l1_off = (1 + f.rl.table_clusters + f.rl.block_clusters) * c_;
+    uint64_t cur = f.l1_off / c_ + geo.l1_clusters;
+    for (size_t i = 0; i < f.counts.size(); ++i) {
+      if (f.counts[i] == 0) continue;
+      cur += f.counts[i];
+      f.l1[i] = (cur * c_) | kOflagCopied;
       ++cur;
     }
-    expected_end_ = cur * c_;
-    const uint64_t total = cur;
-    sink_.write(encode_header(o_, header_layout(l1_off, table_off, rl)));
-    write_refcounts(rl, table_off, total);
+    f.end = cur * c_;
+    return f;
+  }
+
+  void begin_forward(ForwardLayout f) {
+    counts_ = std::move(f.counts);
+    l1_ = std::move(f.l1);
+    expected_end_ = f.end;
+    sink_.write(encode_header(o_, header_layout(f.l1_off, f.table_off, f.rl)));
+    write_refcounts(f.rl, f.table_off, f.end / c_);
     write_l1_table();
   }
 

@@ -18,6 +18,9 @@ class RawWriter final : public TargetWriter {
   // Any multiple of the sector works; the pipeline hands over runs of
   // zero-detection units.
   uint64_t cluster_size() const override { return raw::kSector; }
+  std::optional<uint64_t> planned_size(const TargetPlan& plan) const override {
+    return raw::virtual_size(plan.virtual_size);
+  }
   void begin(const TargetPlan& plan) override { size_ = raw::virtual_size(plan.virtual_size); }
 
   void write_prepared(uint64_t off, uint64_t, std::vector<std::byte> prepared) override {

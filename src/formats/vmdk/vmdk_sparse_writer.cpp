@@ -19,6 +19,7 @@
 // with pwrite() once the guest offset moves past its 32 MiB.
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "formats/vmdk/vmdk_writer.hpp"
 #include "imgtool/error.hpp"
@@ -74,6 +75,15 @@ class SparseWriter final : public convert::TargetWriter {
   bool wants_content_digest() const override { return true; }  // CID
   void set_content_digest(const convert::ContentDigest& d) override { stamp_.set_digest(d); }
 
+  // With a plan (streams) the file is the tables plus one grain per planned
+  // grain, whatever the data (a planned grain found all zero is still
+  // written): sparse_file_bytes, the layout begin() writes.
+  std::optional<uint64_t> planned_size(const convert::TargetPlan& plan) const override {
+    if (!plan.data_ranges_known) return std::nullopt;
+    const SparseLayout L = sparse_layout(plan.virtual_size, sink_.name());
+    return sparse_file_bytes(L, check_plan(plan, L.overhead));
+  }
+
   void begin(const convert::TargetPlan& plan) override {
     const std::string& name = sink_.name();
     virtual_size_ = plan.virtual_size;
@@ -86,7 +96,7 @@ class SparseWriter final : public convert::TargetWriter {
     overhead_ = L.overhead;
     with_plan_ = plan.data_ranges_known;
     if (with_plan_) {
-      check_plan(plan);
+      (void)check_plan(plan, overhead_);
       plan_ = plan.data_ranges;
     } else if (!sink_.seekable()) {
       throw Error(ErrorKind::Unsupported, name,
@@ -176,27 +186,31 @@ class SparseWriter final : public convert::TargetWriter {
   }
 
  private:
-  void check_plan(const convert::TargetPlan& plan) const {
+  // Validates the plan's ranges; returns the number of grains they cover.
+  uint64_t check_plan(const convert::TargetPlan& plan, uint64_t overhead) const {
+    const uint64_t virtual_size = plan.virtual_size;
     uint64_t prev_end = 0;
     uint64_t count = 0;
     for (const auto& [off, len] : plan.data_ranges) {
       const uint64_t end = io::checked_add(off, len, "vmdk plan range end");
-      if (len == 0 || off % kGrainBytes != 0 || off < prev_end || end > virtual_size_ ||
-          (end % kGrainBytes != 0 && end != virtual_size_))
+      if (len == 0 || off % kGrainBytes != 0 || off < prev_end || end > virtual_size ||
+          (end % kGrainBytes != 0 && end != virtual_size))
         throw Error(ErrorKind::Usage, sink_.name(),
                     "vmdk writer: plan range (" + std::to_string(off) + ", " + std::to_string(len) +
                         ") is empty, unaligned, unsorted or past the virtual size " +
-                        std::to_string(virtual_size_));
+                        std::to_string(virtual_size));
       prev_end = end;
       count += io::div_round_up(len, kGrainBytes);
     }
-    if (count > 0) (void)grain_sector(count - 1);  // the last grain must be addressable
+    if (count > 0) (void)grain_sector(count - 1, overhead);  // the last grain must be addressable
+    return count;
   }
 
   // Sector of the k-th allocated grain; GTEs are u32.
-  uint32_t grain_sector(uint64_t k) const {
+  uint32_t grain_sector(uint64_t k) const { return grain_sector(k, overhead_); }
+  uint32_t grain_sector(uint64_t k, uint64_t overhead) const {
     uint64_t s = 0;
-    if (io::mul_overflows(k, kGrainSectors, &s) || io::add_overflows(s, overhead_, &s) ||
+    if (io::mul_overflows(k, kGrainSectors, &s) || io::add_overflows(s, overhead, &s) ||
         s + kGrainSectors - 1 > kMaxEntrySector)
       throw Error(ErrorKind::Unsupported, sink_.name(),
                   "vmdk monolithicSparse: data grain " + std::to_string(k) +

@@ -45,6 +45,8 @@ class StreamWriter final : public convert::TargetWriter {
 
   uint64_t cluster_size() const override { return kGrainBytes; }
   bool compresses() const override { return true; }
+  // Every grain is deflated: its size, so the file's, depends on the data.
+  std::optional<uint64_t> planned_size(const convert::TargetPlan&) const override { return std::nullopt; }
   // The descriptor (with the CID, derived from the data) comes before the
   // data: on a stream the digest must come from a plan pass. Files get one
   // pass and a patched descriptor.
