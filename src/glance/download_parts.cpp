@@ -71,13 +71,13 @@ void require_store(const nlohmann::json& image, const std::string& id, const std
   if (std::find(stores.begin(), stores.end(), store) != stores.end()) return;
   if (stores.empty())
     throw Error(ErrorKind::Usage, id,
-                "--store " + store + ": Glance reports no stores for image " + id +
-                    " (not a multi-store Glance, or the image has no location visible to you)");
+                "--store " + store +
+                    ": Glance reports no stores for this image (not a multi-store Glance, or no location "
+                    "visible to you); nothing was downloaded");
   std::string list;
   for (const std::string& s : stores) list += (list.empty() ? "" : ", ") + s;
   throw Error(ErrorKind::Usage, id,
-              "image " + id + " has no data in store '" + store + "'; it is in: " + list +
-                  " (nothing was downloaded)");
+              "has no data in store '" + store + "'; it is in: " + list + " (nothing was downloaded)");
 }
 
 void verify_received(DownloadResult& r, const std::string& algo_name, const std::string& dst) {
