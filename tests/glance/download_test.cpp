@@ -7,11 +7,13 @@
 // that are unsafe or contradict their disk_format; --store; the spool's peaks
 // for a 256 MiB-virtual qcow2.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "glance/fault_proxy.hpp"
 #include "glance/glance_env.hpp"
@@ -380,6 +382,40 @@ TEST(GlanceDownloadConvert, StoreMustHoldTheImage) {
   EXPECT_EQ(run("cmp " + sh_quote(raw) + " " + sh_quote(dst)).exit_code, 0);
   r = run(download_cmd("--store local --convert-to qcow2 " + id + " " + sh_quote(t.file("got.qcow2"))));
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  glance_delete(id);
+}
+
+// SIGINT while the converter writes DST's temporary file: exit 130, the
+// temporary file goes, the request's thread stops.
+TEST(GlanceDownloadConvert, SigintMidConversionLeavesNothing) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  const std::string raw = t.file("o.raw");
+  run_ok("head -c 256M /dev/urandom > " + sh_quote(raw));  // deflate of random data takes seconds
+  const std::string id = publish(raw, unique_name("dl-sigint"));
+  ASSERT_FALSE(id.empty());
+  const std::string out_dir = t.file("out");
+  std::filesystem::create_directory(out_dir);
+  const std::string pid_file = t.file("pid");
+  const std::string script = download_cmd("--convert-to vmdk -o subformat=streamOptimized " + id + " " +
+                                          sh_quote(out_dir + "/d.vmdk")) +
+                             " & echo $! > " + sh_quote(pid_file) + "; wait $!";
+  RunResult r;
+  std::thread runner([&] { r = run(script); });
+  // Interrupt once the temporary file holds converted data.
+  bool writing = false;
+  for (int i = 0; i < 600 && !writing; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (const auto& e : std::filesystem::directory_iterator(out_dir))
+      writing = writing || (e.path().filename().string().find(".imgtool-") != std::string::npos &&
+                            e.is_regular_file() && e.file_size() > 0);
+  }
+  EXPECT_TRUE(writing) << "the conversion never started writing";
+  if (std::filesystem::exists(pid_file)) ::kill(std::stoi(read_file(pid_file)), SIGINT);
+  runner.join();
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(out_dir));
   glance_delete(id);
 }
 
