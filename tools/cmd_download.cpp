@@ -2,6 +2,7 @@
 // verified against the image's checksum and os_hash_value (imgtool::download).
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
 #include "progress_meter.hpp"
@@ -17,7 +19,8 @@ namespace imgtool::cli {
 namespace {
 
 struct DownloadArgs {
-  std::string image, dst, cache = "writeback", output = "human";
+  std::string image, dst, cache = "writeback", output = "human", convert_to, store;
+  std::vector<std::string> convert_opts;
   bool progress = false, no_sparse = false;
   GlanceCli glance;
 };
@@ -39,6 +42,16 @@ int run_download(DownloadArgs& a) {
   o.fsync = a.cache == "writeback";
   o.sparse = !a.no_sparse;
   o.notice = [](const std::string& s) { std::cerr << "imgtool: note: " << s << "\n"; };
+  o.store = a.store;
+  o.convert_options = parse_create_options(a.convert_opts);
+  if (!a.convert_to.empty()) {
+    o.convert_to = parse_format_option(a.convert_to);
+    const std::vector<Format> w = writable_formats();
+    if (std::find(w.begin(), w.end(), *o.convert_to) == w.end())
+      throw Error(ErrorKind::Usage, "", "--convert-to " + a.convert_to + " is not one of " + format_list(w));
+  } else if (!o.convert_options.empty()) {
+    throw Error(ErrorKind::Usage, "", "-o gives options for --convert-to; no --convert-to was given");
+  }
   const std::string dst = a.dst.empty() ? default_destination(a.image) : a.dst;
   if (dst == "-" && a.output == "json")
     throw Error(ErrorKind::Usage, "", "--output json and DST - both want standard output");
@@ -61,14 +74,25 @@ int run_download(DownloadArgs& a) {
                              {"os_hash_algo", r.verified_hash_algo},
                              {"os_hash_value", r.local_hash},
                              {"verified", true}};
+    if (!r.stores.empty()) j["stores"] = r.stores;
+    if (r.converted_to) {
+      j["source_format"] = std::string(format_name(*r.source_format));
+      j["converted_to"] = std::string(format_name(*r.converted_to));
+      j["virtual_size"] = r.virtual_size;
+      j["bytes_written"] = r.bytes_written;
+      j["spool_peak_memory"] = r.spool_peak_memory;
+      j["spool_peak_file"] = r.spool_peak_file;
+    }
     std::cout << j.dump(2) << "\n";
   } else {
     // The data may have gone to stdout: the summary goes to stderr then.
     std::ostream& os = dst == "-" ? std::cerr : std::cout;
     os << "downloaded image " << r.image.id << " (" << escape_name(r.image.name) << ", " << r.disk_format
        << ") to " << escape_name(r.destination) << ": " << r.bytes << " bytes"
-       << (r.holes > 0 ? ", " + std::to_string(r.holes) + " as holes" : std::string())
-       << "; verified size, checksum, " << r.verified_hash_algo << "\n";
+       << (r.holes > 0 ? ", " + std::to_string(r.holes) + " as holes" : std::string());
+    if (r.converted_to)
+      os << ", converted to " << format_name(*r.converted_to) << " (" << r.bytes_written << " bytes written)";
+    os << "; verified size, checksum, " << r.verified_hash_algo << "\n";
   }
   return kOk;
 }
@@ -84,6 +108,14 @@ Subcommand setup_download(CLI::App& app) {
   sub->add_option("-t,--cache", a->cache, "writeback (default: fsync before the rename) or unsafe")
       ->check(CLI::IsMember({"writeback", "unsafe"}));
   sub->add_flag("--no-sparse", a->no_sparse, "Write runs of zeros as data instead of leaving holes");
+  sub->add_option(
+      "--convert-to", a->convert_to,
+      "Convert while downloading, in the same pass: raw, qcow2 or vmdk (the image is checked first)");
+  add_repeatable(sub, "-o", a->convert_opts,
+                 "Options for --convert-to (key=value[,key=value], as convert -o)");
+  sub->add_option(
+      "--store", a->store,
+      "Download only if the image has data in this Glance store (Glance still picks the location)");
   sub->add_flag("-p,--progress", a->progress, "Show bytes received, rate and ETA on stderr");
   sub->add_option("--output", a->output, "human or json")->check(CLI::IsMember({"human", "json"}));
   add_glance_options(sub, a->glance);

@@ -199,9 +199,29 @@ struct DownloadOptions {
   // An aligned 4 KiB run of zeros is left as a hole in a regular file DST (as
   // convert -S 4k). false writes every byte.
   bool sparse = true;
+  // Bytes received out of the record's size. With convert_to it is called
+  // from whichever thread of the converter pulls the body (one at a time).
   std::function<void(uint64_t done, std::optional<uint64_t> total)> progress;
   std::function<void(const std::string&)> notice;
   CancelToken cancel;  // empty: the calling thread's token
+  // Convert while downloading (one of writable_formats()), in the same pass:
+  // the bytes from Glance are hashed and read by imgtool's reader through a
+  // one-pass spool (no local copy of the original). The image is assessed
+  // first (Purpose::Read, AssessOptions::defer_check): a backing file, an
+  // extent or data file named inside, a refused verdict, or data whose format
+  // contradicts the record's disk_format is refused before DST exists; the
+  // deferred walk and the hashes are checked before DST takes its name.
+  // DST "-" takes raw, and the targets whose writer needs no first pass on a
+  // stream (qcow2 with preallocation=metadata); the others are Error(Usage).
+  std::optional<Format> convert_to;
+  std::map<std::string, std::string> convert_options;  // -o key=value for convert_to (parse_create_options)
+  // Memory the spool may hold before it moves to an unlinked temporary file.
+  uint64_t spool_memory_limit = uint64_t(64) << 20;
+  // Download only an image that has data in this store (the record's
+  // "stores", multi-store Glance); Error(Usage) listing its stores otherwise.
+  // Glance's GET /file has no per-request store: when the image is in several
+  // stores, Glance's location_strategy still picks the location served.
+  std::string store;
 };
 
 struct DownloadResult {
@@ -212,6 +232,15 @@ struct DownloadResult {
   uint64_t holes = 0;                 // bytes left as holes in DST
   std::string local_md5, local_hash;  // computed over the received bytes
   std::string verified_hash_algo;     // the os_hash_algo compared
+  std::vector<std::string> stores;    // the record's "stores" (empty: not a multi-store Glance)
+  uint64_t bytes_written = 0;         // size of what was written to DST
+  // convert_to: the format detected in the body, the format written, the
+  // image's virtual size and the spool's peaks (memory, temporary file).
+  std::optional<Format> source_format;
+  std::optional<Format> converted_to;
+  uint64_t virtual_size = 0;
+  uint64_t spool_peak_memory = 0;
+  uint64_t spool_peak_file = 0;
 };
 
 // Downloads the data of the active image `id_or_name` (an id, or a name one

@@ -2,13 +2,12 @@
 // One pass: every piece of the body is hashed (md5 + the image's
 // os_hash_algo) and written; aligned runs of zeros become holes in a file.
 // The file takes its name only after the record's size and hashes matched.
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+// With convert_to the body goes through imgtool's reader and converter
+// instead (download_convert.cpp).
 #include <vector>
 
 #include "glance/credentials.hpp"
+#include "glance/download_parts.hpp"
 #include "glance/images_api.hpp"
 #include "glance/keystone.hpp"
 #include "imgtool/cancel.hpp"
@@ -20,32 +19,6 @@
 
 namespace imgtool {
 namespace {
-
-// Standard output: forward only, no holes, nothing to rename.
-class StdoutSink final : public ByteSink {
- public:
-  const std::string& name() const override { return name_; }
-  void write(std::span<const std::byte> data) override {
-    while (!data.empty()) {
-      const ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
-      if (n < 0 && errno == EINTR) {
-        throw_if_interrupted();
-        continue;
-      }
-      if (n <= 0)
-        throw Error(ErrorKind::Io, name_,
-                    std::string("cannot write to standard output: ") + std::strerror(errno));
-      data = data.subspan(static_cast<size_t>(n));
-      pos_ += static_cast<uint64_t>(n);
-    }
-  }
-  uint64_t position() const override { return pos_; }
-  void finish() override {}
-
- private:
-  std::string name_ = "-";
-  uint64_t pos_ = 0;
-};
 
 // Cuts the body into aligned blocks so that a whole block of zeros can be a
 // hole; HTTP pieces arrive in any size, so a partial block waits here.
@@ -113,6 +86,8 @@ std::string str(const nlohmann::json& j, const char* k) {
 
 DownloadResult download(const std::string& id_or_name, const std::string& dst, const DownloadOptions& opts) {
   CancelScope cancel_scope(opts.cancel);
+  if (opts.convert_to)
+    (void)glance::download_convert_options(opts, dst);  // before anything is asked of Glance
   std::vector<std::string> notes;
   glance::Credentials creds = glance::connection_credentials(opts.connection, notes);
   for (const auto& n : notes)
@@ -130,6 +105,8 @@ DownloadResult download(const std::string& id_or_name, const std::string& dst, c
     throw Error(
         ErrorKind::Http, id_or_name,
         "image " + r.image.id + " is '" + r.image.status + "', not active: it has no data to download");
+  r.stores = glance::image_stores(im);
+  if (!opts.store.empty()) glance::require_store(im, r.image.id, opts.store);
   const std::string algo_name = r.image.os_hash_algo.value_or("sha512");
   const std::optional<HashAlgo> algo = parse_hash_algo(algo_name);
   if (!algo)
@@ -137,9 +114,14 @@ DownloadResult download(const std::string& id_or_name, const std::string& dst, c
         ErrorKind::Unsupported, id_or_name,
         "Glance used os_hash_algo '" + algo_name + "'; imgtool computes md5, sha1, sha256, sha384, sha512");
 
+  if (opts.convert_to) {
+    glance::download_converted(api, dst, opts, algo_name, r);
+    return r;
+  }
+
   std::unique_ptr<ByteSink> out;
   if (dst == "-") {
-    out = std::make_unique<StdoutSink>();
+    out = glance::stdout_sink();
   } else {
     OutputFileOptions fo;
     fo.fsync = opts.fsync;
@@ -159,22 +141,9 @@ DownloadResult download(const std::string& id_or_name, const std::string& dst, c
   r.local_hash = hex[1];
   r.holes = writer.holes();
 
-  GlanceImageRecord rec;
-  rec.id = r.image.id;
-  rec.checksum = r.image.checksum;
-  rec.os_hash_algo = algo_name;
-  rec.os_hash_value = r.image.os_hash_value;
-  rec.size = r.image.size;
-  GlanceDigests local{r.local_md5, algo_name, r.local_hash, r.bytes, std::nullopt};
-  const std::vector<std::string> diffs = compare_with_glance(local, rec);
-  if (!diffs.empty()) {
-    std::string msg = "the data of Glance image " + r.image.id + " does not match its record: ";
-    for (size_t i = 0; i < diffs.size(); ++i) msg += (i ? "; " : "") + diffs[i];
-    msg += dst == "-" ? " (the bytes already went to standard output)" : "; " + dst + " was not written";
-    throw Error(ErrorKind::Mismatch, dst, msg);  // `out` is dropped: the temporary file goes
-  }
+  glance::verify_received(r, algo_name, dst);  // throws: `out` is dropped, the temporary file goes
   out->finish();
-  r.verified_hash_algo = algo_name;
+  r.bytes_written = out->position();
   return r;
 }
 
