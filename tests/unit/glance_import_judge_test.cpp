@@ -33,7 +33,9 @@ json task(const std::string& id, const std::string& status, const std::string& r
 }
 
 json tasks(std::initializer_list<json> t) {
-  return {{"tasks", json::array(t)}};
+  json list = json::array();
+  for (const auto& one : t) list.push_back(one);
+  return {{"tasks", list}};
 }
 
 ImportRequest to(std::vector<std::string> stores, bool must = true, std::string method = "glance-direct") {
