@@ -59,11 +59,14 @@ class ImagesApi {
 
   const std::string& base_url() { return session_.image_url(); }
 
- private:
   // Sends `req` with a token; a 401 gets one fresh token. An idempotent
   // request (GET, DELETE) is also retried with backoff after a transport
   // error or a 502/503/504 (a restarting API process, a proxy in between).
+  // An answer whose status is not in `ok` throws http_error(). Public for the
+  // other Glance v2 clients on the same session (import_api.hpp).
   HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok);
+
+ private:
   // <endpoint>/v2/images/{id}
   std::string image_url(const std::string& id) { return base_url() + "/v2/images/" + url_escape(id); }
   // GET of the image record, shared by get() and status_of().

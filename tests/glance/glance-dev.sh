@@ -2,8 +2,8 @@
 # A real Keystone + Glance on 127.0.0.1 for imgtool's integration tests.
 #
 #   tests/glance/glance-dev.sh start    install (idempotent), configure on first use, start, wait
-#   tests/glance/glance-dev.sh stop     stop both services (by recorded PID / process group)
-#   tests/glance/glance-dev.sh status   exit 0 when both answer
+#   tests/glance/glance-dev.sh stop     stop every service (by recorded PID / process group)
+#   tests/glance/glance-dev.sh status   exit 0 when Keystone and both Glances answer
 #   tests/glance/glance-dev.sh env      print the env file (source it; see below)
 #   tests/glance/glance-dev.sh spare-glance [IMAGE_SIZE_CAP]
 #                                       one more Glance API process on the same
@@ -11,13 +11,33 @@
 #                                       its own image_size_cap if given; prints
 #                                       "PID PORT" (tests kill it mid-upload, or
 #                                       hit its cap; stop also stops it)
+#   tests/glance/glance-dev.sh break-store NAME [two]
+#                                       make store NAME of the main Glance (of
+#                                       glance-two with "two") fail: its
+#                                       directory becomes a regular file, so
+#                                       every write to it fails (we run as
+#                                       root: permissions would not stop us).
+#                                       Idempotent. Only while tests that use
+#                                       that store cannot run at the same time.
+#   tests/glance/glance-dev.sh mend-store NAME [two]
+#                                       give it back an empty directory
+#
+# Layout. The main Glance (RegionOne, IMGTOOL_GLANCE_PORT) has three file
+# stores, fast (the default), slow and cold, in $D/glance/images/NAME/. A
+# second Glance, "glance-two" (IMGTOOL_GLANCE_TWO_PORT, 9295), is region
+# RegionTwo of the same Keystone with its own database and stores (east, the
+# default, and west, in $D/glance-two/images/NAME/) and the image_conversion
+# import plugin (glance-direct and web-download imports end as raw). A static
+# web server (IMGTOOL_GLANCE_WEB_PORT, 9380) serves $D/web for web-download
+# imports; both Glances allow 127.0.0.1 on that port ([import_filtering_opts]).
 #
 # State (git-ignored): $IMGTOOL_GLANCE_STATE, default tests/glance/.state/. It
 # holds the sqlite databases (WAL mode: Keystone's default rollback journal
 # leaks a read lock and answers 500 "database is locked"), fernet keys, logs,
 # PIDs, clouds.yaml and `env`. A restart of an existing state re-uses all of it
-# (about 5 s). Ports: IMGTOOL_KEYSTONE_PORT (5000), IMGTOOL_GLANCE_PORT (9292);
-# a state made for other ports is rebuilt.
+# (about 5 s). Ports: IMGTOOL_KEYSTONE_PORT (5000), IMGTOOL_GLANCE_PORT (9292),
+# IMGTOOL_GLANCE_TWO_PORT (9295); a state made for other ports, or with an
+# older layout (see kLayout), is rebuilt (about 40-60 s).
 #
 # Two more fronts on the same databases and keys, for the tests that need them:
 # - a second Keystone process (IMGTOOL_KEYSTONE_SHORT_PORT, 5001) whose tokens
@@ -48,6 +68,15 @@ KSURL=http://127.0.0.1:$KSPORT
 SHORT_SECS=${IMGTOOL_SHORT_TOKEN_SECONDS:-20}
 KTPORT=${IMGTOOL_KEYSTONE_TLS_PORT:-5443}
 GTPORT=${IMGTOOL_GLANCE_TLS_PORT:-9443}
+G2PORT=${IMGTOOL_GLANCE_TWO_PORT:-9295}
+G2URL=http://127.0.0.1:$G2PORT
+WPORT=${IMGTOOL_GLANCE_WEB_PORT:-9380}
+WURL=http://127.0.0.1:$WPORT
+STORES="fast slow cold"
+TWO_STORES="east west"
+# The state's layout: bumped whenever configure() makes something an older
+# state lacks (2: multi-store, glance-two, RegionTwo), so that state is rebuilt.
+kLayout=2
 ADMIN_PASS=admin-dev-pass
 GLANCE_PASS=glance-dev-pass
 DEMO_PASS=demo-dev-pass
@@ -79,7 +108,7 @@ alive() { [ -f "$D/run/$1.pid" ] && kill -0 "$(cat "$D/run/$1.pid")" 2>/dev/null
 # into that other Keystone.
 need_free_port() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-    die "127.0.0.1:$1 is already in use (another clone's glance-dev.sh?): stop it, or choose other ports with IMGTOOL_KEYSTONE_PORT, IMGTOOL_GLANCE_PORT, IMGTOOL_KEYSTONE_SHORT_PORT, IMGTOOL_KEYSTONE_TLS_PORT, IMGTOOL_GLANCE_TLS_PORT"
+    die "127.0.0.1:$1 is already in use (another clone's glance-dev.sh?): stop it, or choose other ports with IMGTOOL_KEYSTONE_PORT, IMGTOOL_GLANCE_PORT, IMGTOOL_KEYSTONE_SHORT_PORT, IMGTOOL_KEYSTONE_TLS_PORT, IMGTOOL_GLANCE_TLS_PORT, IMGTOOL_GLANCE_TWO_PORT, IMGTOOL_GLANCE_WEB_PORT"
   fi
 }
 
@@ -96,7 +125,15 @@ wait_http() {
 }
 
 render() {  # render TEMPLATE OUT
-  sed -e "s|@STATE@|$D|g" -e "s|@KEYSTONE_PORT@|$KPORT|g" -e "s|@GLANCE_PORT@|$GPORT|g" "$1" >"$2"
+  sed -e "s|@STATE@|$D|g" -e "s|@KEYSTONE_PORT@|$KPORT|g" -e "s|@GLANCE_PORT@|$GPORT|g" \
+    -e "s|@GLANCE_TWO_PORT@|$G2PORT|g" -e "s|@WEB_PORT@|$WPORT|g" "$1" >"$2"
+}
+
+render_all() {
+  render "$here/templates/keystone.conf.in" "$D/keystone/keystone.conf"
+  render "$here/templates/glance-api.conf.in" "$D/glance/glance-api.conf"
+  render "$here/templates/glance-two-api.conf.in" "$D/glance-two/glance-api.conf"
+  cp "$here/templates/glance-api-paste.ini" "$D/glance/glance-api-paste.ini"
 }
 
 wal() { $PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("PRAGMA journal_mode=WAL"); c.close()' "$1"; }
@@ -128,10 +165,14 @@ launch_glance() {
   echo $! >"$D/run/$1.pid"
 }
 
+# start_X launches X unless it runs already (no wait: the services start in
+# parallel, which is most of a start's time); wait_X waits for its answer.
 start_keystone() {
   alive keystone && return 0
   need_free_port "$KPORT"
   launch_keystone keystone "$D/keystone/keystone.conf" "$KPORT"
+}
+wait_keystone() {
   wait_http "$KURL/v3" 200 60 || die "Keystone did not answer on $KURL/v3 within 60 s (see $D/log/keystone.out)"
 }
 
@@ -139,7 +180,31 @@ start_glance() {
   alive glance && return 0
   need_free_port "$GPORT"
   launch_glance glance "$D/glance/glance-api.conf"
+}
+wait_glance() {
   wait_http "$GURL/healthcheck" 200 60 || die "Glance did not answer on $GURL/healthcheck within 60 s (see $D/log/glance.out)"
+}
+
+start_glance_two() {
+  alive glance-two && return 0
+  need_free_port "$G2PORT"
+  launch_glance glance-two "$D/glance-two/glance-api.conf"
+}
+wait_glance_two() {
+  wait_http "$G2URL/healthcheck" 200 60 ||
+    die "glance-two did not answer on $G2URL/healthcheck within 60 s (see $D/log/glance-two.out)"
+}
+
+# The static web server web-download imports fetch from ($D/web).
+start_web() {
+  alive web && return 0
+  need_free_port "$WPORT"
+  mkdir -p "$D/web"
+  setsid $PY -m http.server --bind 127.0.0.1 "$WPORT" --directory "$D/web" >>"$D/log/web.out" 2>&1 </dev/null &
+  echo $! >"$D/run/web.pid"
+}
+wait_web() {
+  wait_http "$WURL/" 200 30 || die "the web server did not answer on $WURL/ within 30 s (see $D/log/web.out)"
 }
 
 # The same Keystone with short-lived tokens (see the header); started in the
@@ -192,41 +257,90 @@ start_tls() {
   fi
 }
 
+make_dirs() {
+  mkdir -p "$D"/keystone "$D"/glance/staging "$D"/glance/tasks "$D"/glance-two/staging "$D"/glance-two/tasks \
+    "$D"/log "$D"/run "$D"/web
+  # A store a test broke (break-store) and never mended is mended here: a
+  # Glance does not start with a regular file for a store directory.
+  local s
+  for s in $STORES; do mend_dir "$D/glance/images/$s"; done
+  for s in $TWO_STORES; do mend_dir "$D/glance-two/images/$s"; done
+}
+mend_dir() { [ -d "$1" ] || { rm -f "$1"; mkdir -p "$1"; }; }
+
+# glance-manage db_sync of one Glance, WAL mode (run in the background).
+glance_db() {
+  glance_py glance.cmd.manage glance-manage --config-file "$1/glance-api.conf" db_sync >>"$D/log/setup-$2.log" 2>&1
+  wal "$1/glance.sqlite"
+}
+
 configure() {
   log "configuring a new state in $D"
   rm -rf "$D"
-  mkdir -p "$D"/keystone "$D"/glance/images "$D"/glance/staging "$D"/glance/tasks "$D"/log "$D"/run
-  render "$here/templates/keystone.conf.in" "$D/keystone/keystone.conf"
-  render "$here/templates/glance-api.conf.in" "$D/glance/glance-api.conf"
-  cp "$here/templates/glance-api-paste.ini" "$D/glance/glance-api-paste.ini"
+  make_dirs
+  render_all
+  # Both Glance databases are made while Keystone's is (a few seconds each).
+  glance_db "$D/glance" glance &
+  local g1=$!
+  glance_db "$D/glance-two" glance-two &
+  local g2=$!
   local K=(keystone-manage --config-file "$D/keystone/keystone.conf")
+  # The key repositories need no database: made while it is.
+  ("${K[@]}" fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" &&
+    "${K[@]}" credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)") >>"$D/log/setup-keys.log" 2>&1 &
+  local keys=$!
   "${K[@]}" db_sync >>"$D/log/setup.log" 2>&1
   wal "$D/keystone/keystone.sqlite"
-  "${K[@]}" fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$D/log/setup.log" 2>&1
-  "${K[@]}" credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$D/log/setup.log" 2>&1
+  wait "$keys" || die "keystone-manage fernet_setup/credential_setup failed (see $D/log/setup-keys.log)"
   "${K[@]}" bootstrap --bootstrap-password "$ADMIN_PASS" --bootstrap-username admin \
     --bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-service-name keystone \
     --bootstrap-region-id RegionOne --bootstrap-admin-url "$KURL/v3" \
     --bootstrap-internal-url "$KURL/v3" --bootstrap-public-url "$KURL/v3" >>"$D/log/setup.log" 2>&1
-  glance_py glance.cmd.manage glance-manage --config-file "$D/glance/glance-api.conf" db_sync >>"$D/log/setup.log" 2>&1
-  wal "$D/glance/glance.sqlite"
+  wait "$g1" || die "glance-manage db_sync failed (see $D/log/setup-glance.log)"
+  wait "$g2" || die "glance-manage db_sync of glance-two failed (see $D/log/setup-glance-two.log)"
+  # Everything starts now; the Glances need Keystone only to answer requests,
+  # so they come up while the catalog below is written.
   start_keystone
+  start_glance
+  start_glance_two
+  start_keystone_short
+  start_web
+  wait_keystone
   (
     admin_env
+    # One openstackclient process reads all the commands from stdin (its
+    # interactive mode): one start-up and one token instead of one each
+    # (~2-4 s apiece). It goes on after a failed command and exits 0, so
+    # check_authenticated verifies the catalog, and the application
+    # credential below the demo user. RegionTwo has Keystone too:
+    # glance-two's keystonemiddleware looks it up in its own region.
+    openstack <<EOF
+service create --name glance image
+endpoint create --region RegionOne image public $GURL
+region create RegionTwo
+endpoint create --region RegionTwo image public $G2URL
+endpoint create --region RegionTwo identity public $KURL/v3
+endpoint create --region RegionTwo identity internal $KURL/v3
+region create RegionTLS
+endpoint create --region RegionTLS identity public https://127.0.0.1:$KTPORT/v3
+endpoint create --region RegionTLS image public https://127.0.0.1:$GTPORT
+project create --domain Default service
+user create --domain Default --password $GLANCE_PASS glance
+role add --project service --user glance admin
+project create --domain Default demo
+user create --domain Default --password $DEMO_PASS demo
+role add --project demo --user demo member
+EOF
+    echo "$KTPORT $GTPORT" >"$D/tls-region"
     set -x
-    openstack service create --name glance image
-    openstack endpoint create --region RegionOne image public "$GURL"
-    openstack project create --domain Default service
-    openstack user create --domain Default --password "$GLANCE_PASS" glance
-    openstack role add --project service --user glance admin
-    openstack project create --domain Default demo
-    openstack user create --domain Default --password "$DEMO_PASS" demo
-    openstack role add --project demo --user demo member
     export OS_USERNAME=demo OS_PASSWORD=$DEMO_PASS OS_PROJECT_NAME=demo
     openstack application credential create --secret "$AC_SECRET" -f value -c id demo-ac >"$D/demo-ac.id"
   ) >>"$D/log/setup.log" 2>&1 || die "catalog/users setup failed (see $D/log/setup.log)"
-  echo "$KPORT $GPORT" >"$D/configured"
+  marker >"$D/configured"
 }
+
+# What "configured" holds: what the state was made for.
+marker() { echo "$KPORT $GPORT $G2PORT layout$kLayout"; }
 
 write_env() {
   local ac tls_env=""
@@ -268,6 +382,27 @@ clouds:
       application_credential_id: $ac
       application_credential_secret: $AC_SECRET
     region_name: RegionOne
+  glance-dev-admin-two:
+    auth:
+      auth_url: $KURL/v3
+      username: admin
+      password: $ADMIN_PASS
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionTwo
+    interface: public
+    identity_api_version: 3
+  glance-dev-demo-two:
+    auth:
+      auth_url: $KURL/v3
+      username: demo
+      password: $DEMO_PASS
+      project_name: demo
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionTwo
+    identity_api_version: 3
 EOF
   # One `export NAME='value'` per line (tests parse exactly this form), then
   # the functions for shells.
@@ -278,6 +413,12 @@ export IMGTOOL_GLANCE_STATE='$D'
 export IMGTOOL_GLANCE_KEYSTONE_URL='$KURL/v3'
 export IMGTOOL_GLANCE_URL='$GURL'
 export IMGTOOL_GLANCE_REGION='RegionOne'
+export IMGTOOL_GLANCE_STORES='$STORES'
+export IMGTOOL_GLANCE_TWO_URL='$G2URL'
+export IMGTOOL_GLANCE_TWO_REGION='RegionTwo'
+export IMGTOOL_GLANCE_TWO_STORES='$TWO_STORES'
+export IMGTOOL_GLANCE_WEB_DIR='$D/web'
+export IMGTOOL_GLANCE_WEB_URL='$WURL'
 export IMGTOOL_GLANCE_CLOUDS_YAML='$D/clouds.yaml'
 export IMGTOOL_GLANCE_ADMIN_USERNAME='admin'
 export IMGTOOL_GLANCE_ADMIN_PASSWORD='$ADMIN_PASS'
@@ -310,11 +451,36 @@ EOF
 
 check_authenticated() {
   local tok
-  tok=$(curl -s -D - -o /dev/null --max-time 20 -H 'Content-Type: application/json' \
+  tok=$(curl -s -D - -o "$D/run/token.json" --max-time 20 -H 'Content-Type: application/json' \
     -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"},\"password\":\"$ADMIN_PASS\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"}}}}}" \
     "$KURL/v3/auth/tokens" | tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
   [ -n "$tok" ] || die "Keystone gave no token to admin"
+  # The endpoints the set-up made (its openstack batch does not stop at errors).
+  $PY - "$D/run/token.json" "RegionOne image $GURL" "RegionTwo image $G2URL" "RegionTwo identity $KURL/v3" <<'PYEOF' ||
+import json, sys
+cat = json.load(open(sys.argv[1]))["token"]["catalog"]
+have = {(e["region_id"], s["type"], e["url"]) for s in cat for e in s["endpoints"] if e["interface"] == "public"}
+missing = [w for w in sys.argv[2:] if tuple(w.split()) not in have]
+if missing:
+    sys.exit("missing from the catalog: " + ", ".join(missing))
+PYEOF
+    die "the Keystone catalog lacks endpoints (see $D/log/setup.log; remove $D/configured to rebuild the state)"
+  rm -f "$D/run/token.json"
   wait_http "$GURL/v2/images" 200 30 -H "X-Auth-Token: $tok" || die "authenticated GET $GURL/v2/images failed"
+  wait_http "$G2URL/v2/images" 200 30 -H "X-Auth-Token: $tok" || die "authenticated GET $G2URL/v2/images failed"
+}
+
+# store_dir NAME [two]: the directory of that store; dies on an unknown name.
+store_dir() {
+  local name=$1 which=${2:-} list=$STORES base=$D/glance/images
+  if [ "$which" = two ]; then
+    list=$TWO_STORES
+    base=$D/glance-two/images
+  elif [ -n "$which" ]; then
+    die "the second argument is 'two' (glance-two) or nothing (the main Glance), not '$which'"
+  fi
+  case " $list " in *" $name "*) ;; *) die "no store '$name' (stores: $list)" ;; esac
+  echo "$base/$name"
 }
 
 stop_one() {
@@ -337,25 +503,42 @@ case "$cmd" in
   start)
     command -v curl >/dev/null && [ -x "$(command -v keystone-manage || true)" ] &&
       $PY -c 'import glance, keystone' 2>/dev/null && have_tls || install_deps
-    if [ ! -f "$D/configured" ] || [ "$(cat "$D/configured")" != "$KPORT $GPORT" ]; then
-      [ -d "$D/run" ] && { stop_one stunnel; stop_one glance; stop_one keystone-short; stop_one keystone; }
+    t0=$SECONDS
+    if [ ! -f "$D/configured" ] || [ "$(cat "$D/configured")" != "$(marker)" ]; then
+      [ -d "$D/run" ] && for n in web stunnel glance-two glance keystone-short keystone; do stop_one $n; done
       configure
     else
-      mkdir -p "$D/run" "$D/log"
-      render "$here/templates/keystone.conf.in" "$D/keystone/keystone.conf"
-      render "$here/templates/glance-api.conf.in" "$D/glance/glance-api.conf"
-      cp "$here/templates/glance-api-paste.ini" "$D/glance/glance-api-paste.ini"
+      make_dirs
+      render_all
       start_keystone
+      start_glance
+      start_glance_two
+      start_keystone_short
+      start_web
+      wait_keystone
     fi
-    start_keystone_short
-    start_glance
+    wait_glance
+    wait_glance_two
+    wait_web
     check_authenticated
     wait_keystone_short
     # The TLS tests fail without this front (they never skip).
     have_tls || die "stunnel4/openssl missing: no TLS front (run scripts/deps.sh test)"
     start_tls
     write_env
-    log "Keystone $KURL/v3 and Glance $GURL are up; env: $D/env"
+    log "Keystone $KURL/v3, Glance $GURL, glance-two $G2URL and $WURL are up after $((SECONDS - t0)) s; env: $D/env"
+    ;;
+  break-store)
+    [ $# -ge 2 ] || die "usage: $0 break-store NAME [two]"
+    dir=$(store_dir "$2" "${3:-}")
+    if [ ! -f "$dir" ]; then
+      rm -rf "$dir"
+      echo "this store is broken on purpose by glance-dev.sh break-store" >"$dir"
+    fi
+    ;;
+  mend-store)
+    [ $# -ge 2 ] || die "usage: $0 mend-store NAME [two]"
+    mend_dir "$(store_dir "$2" "${3:-}")"
     ;;
   spare-glance)
     [ -f "$D/configured" ] || die "no state yet: run '$0 start' first"
@@ -371,22 +554,20 @@ case "$cmd" in
     ;;
   stop)
     for f in "$D"/run/glance-spare-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
-    stop_one stunnel
-    stop_one glance
-    stop_one keystone-short
-    stop_one keystone
+    for n in web stunnel glance-two glance keystone-short keystone; do stop_one $n; done
     ;;
   status)
-    alive keystone && alive glance && wait_http "$KURL/v3" 200 1 && wait_http "$GURL/healthcheck" 200 1 ||
+    alive keystone && alive glance && alive glance-two && wait_http "$KURL/v3" 200 1 &&
+      wait_http "$GURL/healthcheck" 200 1 && wait_http "$G2URL/healthcheck" 200 1 ||
       { echo "not running"; exit 1; }
-    echo "running: Keystone $KURL/v3 (pid $(cat "$D/run/keystone.pid")), Glance $GURL (pid $(cat "$D/run/glance.pid"))"
+    echo "running: Keystone $KURL/v3 (pid $(cat "$D/run/keystone.pid")), Glance $GURL (pid $(cat "$D/run/glance.pid")), glance-two $G2URL (pid $(cat "$D/run/glance-two.pid"))"
     ;;
   env)
     [ -f "$D/env" ] || die "no env yet: run '$0 start' first"
     cat "$D/env"
     ;;
   *)
-    echo "usage: $0 {start|stop|status|env|spare-glance}" >&2
+    echo "usage: $0 {start|stop|status|env|spare-glance|break-store|mend-store}" >&2
     exit 64
     ;;
 esac

@@ -10,8 +10,10 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/test_util.hpp"
 
@@ -88,7 +90,56 @@ inline std::string clean_env(const std::map<std::string, std::string>& vars) {
   return s + " ";
 }
 
-inline std::map<std::string, std::string> password_vars(const std::string& who /* ADMIN or DEMO */) {
+// The harness's layout (glance-dev.sh header): the main Glance's stores
+// ("fast slow cold", the first is the default), glance-two (RegionTwo: its own
+// database, stores "east west", image_conversion to raw) and the web server
+// that web-download imports fetch from (files dropped into web_dir()).
+inline std::vector<std::string> split_words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+inline std::string glance_url() {
+  return env()->get("IMGTOOL_GLANCE_URL");
+}
+inline std::vector<std::string> glance_stores() {
+  return split_words(env()->get("IMGTOOL_GLANCE_STORES"));
+}
+inline std::string glance_two_url() {
+  return env()->get("IMGTOOL_GLANCE_TWO_URL");
+}
+inline std::string glance_two_region() {
+  return env()->get("IMGTOOL_GLANCE_TWO_REGION");
+}
+inline std::vector<std::string> glance_two_stores() {
+  return split_words(env()->get("IMGTOOL_GLANCE_TWO_STORES"));
+}
+inline std::string web_dir() {
+  return env()->get("IMGTOOL_GLANCE_WEB_DIR");
+}
+inline std::string web_url() {
+  return env()->get("IMGTOOL_GLANCE_WEB_URL");
+}
+
+// glance-dev.sh break-store / mend-store on this harness's state: the
+// store's directory becomes a regular file (every write to it fails), or an
+// empty directory again. `two`: a store of glance-two.
+inline void glance_dev(const std::string& args) {
+  run_ok("IMGTOOL_GLANCE_STATE=" + sh_quote(env()->get("IMGTOOL_GLANCE_STATE")) + " bash " +
+         sh_quote(std::string(IMGTOOL_SOURCE_DIR) + "/tests/glance/glance-dev.sh") + " " + args);
+}
+inline void break_store(const std::string& name, bool two = false) {
+  glance_dev("break-store " + sh_quote(name) + (two ? " two" : ""));
+}
+inline void mend_store(const std::string& name, bool two = false) {
+  glance_dev("mend-store " + sh_quote(name) + (two ? " two" : ""));
+}
+
+// OS_* variables of ADMIN or DEMO; `region` empty: the main Glance's
+// (RegionOne), glance_two_region() for glance-two.
+inline std::map<std::string, std::string> password_vars(const std::string& who /* ADMIN or DEMO */,
+                                                        const std::string& region = "") {
   const Env& e = *env();
   return {{"OS_AUTH_URL", e.get("IMGTOOL_GLANCE_KEYSTONE_URL")},
           {"OS_IDENTITY_API_VERSION", "3"},
@@ -97,7 +148,7 @@ inline std::map<std::string, std::string> password_vars(const std::string& who /
           {"OS_PROJECT_NAME", e.get("IMGTOOL_GLANCE_" + who + "_PROJECT")},
           {"OS_USER_DOMAIN_NAME", "Default"},
           {"OS_PROJECT_DOMAIN_NAME", "Default"},
-          {"OS_REGION_NAME", e.get("IMGTOOL_GLANCE_REGION")}};
+          {"OS_REGION_NAME", region.empty() ? e.get("IMGTOOL_GLANCE_REGION") : region}};
 }
 inline std::map<std::string, std::string> admin_vars() {
   return password_vars("ADMIN");
@@ -132,10 +183,11 @@ inline std::string admin_token() {
   return tok;
 }
 
-// GET <glance>/v2/<path> as admin; parsed JSON (null on error).
-inline nlohmann::json glance_get(const std::string& path) {
+// GET <glance>/v2/<path> as admin; parsed JSON (null on error). `base`:
+// another Glance (glance_two_url()); empty: the main one.
+inline nlohmann::json glance_get(const std::string& path, const std::string& base = "") {
   RunResult r = run("curl -s -H " + sh_quote("X-Auth-Token: " + admin_token()) + " " +
-                    sh_quote(env()->get("IMGTOOL_GLANCE_URL") + "/v2/" + path));
+                    sh_quote((base.empty() ? glance_url() : base) + "/v2/" + path));
   return nlohmann::json::parse(r.out, nullptr, false);
 }
 
@@ -157,9 +209,9 @@ inline bool wait_for_image_status(const std::string& name, const std::string& st
   return false;
 }
 
-inline void glance_delete(const std::string& id) {
+inline void glance_delete(const std::string& id, const std::string& base = "") {
   run("curl -s -X DELETE -H " + sh_quote("X-Auth-Token: " + admin_token()) + " " +
-      sh_quote(env()->get("IMGTOOL_GLANCE_URL") + "/v2/images/" + id));
+      sh_quote((base.empty() ? glance_url() : base) + "/v2/images/" + id));
 }
 
 // Downloads an image's data into `dst` (curl, admin).
