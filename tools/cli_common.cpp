@@ -30,14 +30,16 @@ void add_glance_options(CLI::App* sub, GlanceCli& g, bool several_targets) {
                    "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables); repeat it to publish to "
                    "several clouds from one read");
   else
-    sub->add_option("--os-cloud", g.conn.cloud, "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
+    sub->add_option("--os-cloud", g.conn.cloud,
+                    "Cloud in clouds.yaml (default: OS_CLOUD, else OS_* variables)");
   sub->add_option("--os-cacert", g.conn.cacert, "PEM CA bundle for https (default: OS_CACERT)");
   sub->add_flag("--insecure", g.conn.insecure, "Do not verify TLS certificates");
   if (several_targets)
     add_repeatable(sub, "--os-region-name", g.regions,
                    "Region of the Glance endpoint (default: OS_REGION_NAME); repeat it for several regions");
   else
-    sub->add_option("--os-region-name", g.conn.region, "Region of the Glance endpoint (default: OS_REGION_NAME)");
+    sub->add_option("--os-region-name", g.conn.region,
+                    "Region of the Glance endpoint (default: OS_REGION_NAME)");
   sub->add_option("--os-interface", g.conn.interface,
                   "Endpoint interface: public, internal or admin (default: OS_INTERFACE, else public)");
   sub->add_option(
@@ -100,7 +102,8 @@ void finish_glance_options(GlanceCli& g) {
   if (g.debug)
     g.conn.debug = [](const std::string& line) { std::cerr << "imgtool: debug: " << line << "\n"; };
   // Several targets: every cloud in every region asked for.
-  const std::vector<std::string> clouds = g.clouds.empty() ? std::vector<std::string>{g.conn.cloud} : g.clouds;
+  const std::vector<std::string> clouds =
+      g.clouds.empty() ? std::vector<std::string>{g.conn.cloud} : g.clouds;
   const std::vector<std::string> regions =
       g.regions.empty() ? std::vector<std::string>{g.conn.region} : g.regions;
   g.conn.cloud = clouds.front();

@@ -83,9 +83,9 @@ Subcommand setup_publish(CLI::App& app) {
   auto a = std::make_shared<PublishArgs>();
   CLI::App* sub = app.add_subcommand("publish", "Upload an image to OpenStack Glance (verified, no orphans)");
   sub->add_option(
-         "FILE", a->file,
-         "Image: a file, - (standard input) or an http(s) URL; compressed and OVA sources publish the disk "
-         "image inside (with --web-download: that URL, which may then be left out)");
+      "FILE", a->file,
+      "Image: a file, - (standard input) or an http(s) URL; compressed and OVA sources publish the disk "
+      "image inside (with --web-download: that URL, which may then be left out)");
   sub->add_option("--name", a->o.name, "Image name (default: file name without extension)");
   sub->add_option("--disk-format", a->o.disk_format,
                   "auto (detected) or a Glance disk_format; must match the bytes");
@@ -102,9 +102,10 @@ Subcommand setup_publish(CLI::App& app) {
   sub->add_option("--convert-to", a->convert_to, "Convert while uploading: raw, qcow2 or vmdk");
   add_gate_options(sub, a->o.gate);
   add_repeatable(sub, "-o", a->convert_opts, "Options for --convert-to (key=value[,key=value])");
-  sub->add_flag("--import", a->o.use_import,
-                "Stage + import (glance-direct) instead of a direct upload; implied by --store, --all-stores and "
-                "--web-download");
+  sub->add_flag(
+      "--import", a->o.use_import,
+      "Stage + import (glance-direct) instead of a direct upload; implied by --store, --all-stores and "
+      "--web-download");
   add_repeatable(sub, "--store", a->o.stores,
                  "Import into this store (repeatable); checked against the server's stores first");
   sub->add_flag("--all-stores", a->o.all_stores, "Import into every store the server offers");

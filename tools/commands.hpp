@@ -25,5 +25,6 @@ Subcommand setup_compare(CLI::App& app);
 Subcommand setup_map(CLI::App& app);
 Subcommand setup_measure(CLI::App& app);
 Subcommand setup_download(CLI::App& app);
+Subcommand setup_copy_image(CLI::App& app);
 
 }  // namespace imgtool::cli

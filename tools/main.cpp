@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Subcommand> subs{
       setup_info(app),    setup_check(app),   setup_convert(app), setup_checksum(app), setup_publish(app),
-      setup_inspect(app), setup_compare(app), setup_map(app),     setup_measure(app),  setup_download(app)};
+      setup_inspect(app), setup_compare(app), setup_map(app),     setup_measure(app),  setup_download(app), setup_copy_image(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

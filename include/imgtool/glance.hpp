@@ -94,8 +94,8 @@ struct PublishOptions {
   bool no_wait = false;
   unsigned wait_timeout_seconds = 3600;  // --wait-timeout for an import
   bool dry_run = false;                  // hash and show what would be sent; send nothing
-  bool keep_on_error = false;       // leave a failed image for inspection
-  bool reuse_existing = false;      // an active image with the same size + os_hash_value is returned instead
+  bool keep_on_error = false;            // leave a failed image for inspection
+  bool reuse_existing = false;  // an active image with the same size + os_hash_value is returned instead
   // Inspect the guest (libguestfs, after the safety check) and set the Glance
   // OS properties it maps to (docs/inspect.md); a property in `properties`
   // given by the user wins. Fails when the build has no guest inspection.
@@ -188,6 +188,39 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
 
 // Looks up one image by id (or unique name) for `checksum --verify`.
 GlanceImageRecord glance_find_image(const std::string& id_or_name, const GlanceConnection& conn = {});
+
+// ---- imgtool copy-image ------------------------------------------------------
+
+// Copies an active image into more stores of a multi-store Glance (import
+// method copy-image). Admin only under Glance's default policy: a member
+// gets one line saying so. The image's data is not read by imgtool; the
+// copy is verified by Glance's record (status active, the stores, the
+// checksum and os_hash_value unchanged).
+struct CopyImageOptions {
+  std::vector<std::string> stores;  // --store (repeatable)
+  bool all_stores = false;          // every store the server offers
+  // All or nothing by default: a store that fails fails the command (the
+  // image itself is never deleted: it existed before). true: the stores
+  // that worked are kept and the failed ones named.
+  bool allow_failure = false;
+  bool no_wait = false;
+  unsigned wait_timeout_seconds = 3600;
+  GlanceConnection connection;
+  std::function<void(const std::string&)> notice;
+  CancelToken cancel;  // empty: the calling thread's token
+};
+
+struct CopyImageResult {
+  GlanceImageRecord image;                 // the record after the copy
+  std::vector<std::string> stores_before;  // where the data was
+  std::vector<std::string> stores_failed;  // with allow_failure
+  bool verified = false;                   // waited for, hashes unchanged
+};
+
+// Throws Error(Usage) (unknown store, nothing to copy, options), Error(Auth)
+// or Error(Http) (refused: the admin role; a failed store without
+// allow_failure), Error(Mismatch) (Glance's hashes changed), Error(Interrupted).
+CopyImageResult copy_image(const std::string& id_or_name, const CopyImageOptions& opts);
 
 // ---- imgtool download -------------------------------------------------------
 

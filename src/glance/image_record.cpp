@@ -24,11 +24,11 @@ std::optional<uint64_t> opt_u64(const json& im, const char* k) {
 }
 
 // The record's own fields; every other string is a property.
-const char* const kCore[] = {"id",         "name",         "status",        "disk_format", "container_format",
-                             "visibility", "checksum",     "os_hash_algo",  "os_hash_value", "owner",
-                             "created_at", "updated_at",   "self",          "file",        "schema",
-                             "direct_url", "stores",       "protected",     "size",        "virtual_size",
-                             "tags",       "min_disk",     "min_ram",       "os_hidden",   "locations"};
+const char* const kCore[] = {"id",         "name",       "status",       "disk_format",   "container_format",
+                             "visibility", "checksum",   "os_hash_algo", "os_hash_value", "owner",
+                             "created_at", "updated_at", "self",         "file",          "schema",
+                             "direct_url", "stores",     "protected",    "size",          "virtual_size",
+                             "tags",       "min_disk",   "min_ram",      "os_hidden",     "locations"};
 
 }  // namespace
 

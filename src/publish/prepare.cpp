@@ -54,9 +54,11 @@ void validate(const PublishOptions& o) {
   for (size_t i = 0; i < o.stores.size(); ++i) {
     if (o.stores[i].empty()) throw Error(ErrorKind::Usage, "", "--store needs a store name");
     for (size_t j = 0; j < i; ++j)
-      if (o.stores[j] == o.stores[i]) throw Error(ErrorKind::Usage, "", "--store " + o.stores[i] + " given twice");
+      if (o.stores[j] == o.stores[i])
+        throw Error(ErrorKind::Usage, "", "--store " + o.stores[i] + " given twice");
   }
-  if (o.wait_timeout_seconds == 0) throw Error(ErrorKind::Usage, "", "--wait-timeout must be at least 1 second");
+  if (o.wait_timeout_seconds == 0)
+    throw Error(ErrorKind::Usage, "", "--wait-timeout must be at least 1 second");
   if (!o.web_download_uri.empty()) {
     const std::string& u = o.web_download_uri;
     if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
@@ -64,7 +66,9 @@ void validate(const PublishOptions& o) {
     // Glance stores what it downloads as it is: converting or unpacking
     // locally would verify other bytes than the ones Glance keeps.
     if (o.convert_to)
-      throw Error(ErrorKind::Usage, u, "--web-download cannot be combined with --convert-to (Glance stores the URL's bytes as they are)");
+      throw Error(
+          ErrorKind::Usage, u,
+          "--web-download cannot be combined with --convert-to (Glance stores the URL's bytes as they are)");
     if (o.reuse_existing)
       throw Error(ErrorKind::Usage, u, "--web-download cannot be combined with --reuse-existing");
   }
@@ -72,7 +76,8 @@ void validate(const PublishOptions& o) {
     for (size_t j = 0; j < i; ++j)
       if (o.targets[j].cloud == o.targets[i].cloud && o.targets[j].region == o.targets[i].region)
         throw Error(ErrorKind::Usage, "",
-                    "the same target twice (--os-cloud " + (o.targets[i].cloud.empty() ? "(OS_* variables)" : o.targets[i].cloud) + ")");
+                    "the same target twice (--os-cloud " +
+                        (o.targets[i].cloud.empty() ? "(OS_* variables)" : o.targets[i].cloud) + ")");
   if (o.convert_to) {
     ConvertOptions c;
     c.target_format = *o.convert_to;

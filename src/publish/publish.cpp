@@ -143,11 +143,12 @@ PublishResult publish(const std::string& path, const PublishOptions& user_opts) 
   std::unique_ptr<Source> src = open_source(path, user_opts.source);
   PublishOptions opts = user_opts;
   if (opts.name.empty()) opts.name = publishing::default_image_name(*src);
-  if (!opts.web_download_uri.empty() && (!src->remote() || !src->layers().empty() || src->name() != opts.web_download_uri))
+  if (!opts.web_download_uri.empty() &&
+      (!src->remote() || !src->layers().empty() || src->name() != opts.web_download_uri))
     throw Error(ErrorKind::Usage, path,
                 "with --web-download the image must be that URL itself, uncompressed (Glance stores what it "
-                "downloads as it is): publish " + opts.web_download_uri + " --web-download " +
-                    opts.web_download_uri);
+                "downloads as it is): publish " +
+                    opts.web_download_uri + " --web-download " + opts.web_download_uri);
   std::vector<UpstreamCheck> upstream;
   // A stream is read once when the body reads it once: without conversion,
   // or converted to raw; the qcow2 and vmdk writers plan over a first pass
@@ -283,8 +284,9 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
       if (!unapplied.empty()) {
         std::string list;
         for (const auto& u : unapplied) list += (list.empty() ? "" : ", ") + u;
-        note(opts, "reusing image " + t.result.image.id + " of this project, which has the same bytes; not applied to it: " +
-                       list + " (publish without --reuse-existing for a new image with them)");
+        note(opts, "reusing image " + t.result.image.id +
+                       " of this project, which has the same bytes; not applied to it: " + list +
+                       " (publish without --reuse-existing for a new image with them)");
       }
       t.result.reused = true;
       t.result.verified = true;

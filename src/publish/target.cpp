@@ -32,7 +32,24 @@ void Target::connect() {
   session_ = std::make_unique<glance::Session>(creds, conn_.debug);
   api_ = std::make_unique<glance::ImagesApi>(*session_);
   result.endpoint = api_->base_url();
-  if (uses_import(opts_)) import_stores_ = opts_.stores;
+  if (!uses_import(opts_)) return;
+  // The import is checked against what this Glance offers before anything
+  // is created there: an unknown store or method is one line, no image.
+  import_.method = opts_.web_download_uri.empty() ? "glance-direct" : "web-download";
+  import_.uri = opts_.web_download_uri;
+  import_.stores = opts_.stores;
+  import_.all_stores = opts_.all_stores;
+  // All or nothing unless --allow-failure: Glance itself then refuses to
+  // make the image active when one store fails.
+  import_.all_stores_must_succeed = !opts_.allow_failure;
+  glance::ImportApi ia(*api_);
+  const std::vector<std::string> methods = ia.import_methods();
+  const std::vector<glance::StoreInfo> stores = ia.stores();
+  try {
+    glance::validate_import(methods, stores, import_);
+  } catch (const Error& e) {
+    throw Error(e.kind(), e.path(), "[" + label() + "] " + e.message());
+  }
 }
 
 void Target::create(json body) {
@@ -57,8 +74,13 @@ void Target::upload(const glance::BodyReader& reader, std::optional<uint64_t> si
   api_->upload(id_, reader, size, /*stage=*/uses_import(opts_));
 }
 
+bool Target::uploads() const {
+  return opts_.web_download_uri.empty();
+}
+
 void Target::import_and_wait() {
-  api_->import_staged(id_, import_stores_);
+  glance::ImportApi ia(*api_);
+  ia.import(id_, import_);
   if (opts_.no_wait) {
     result.image = glance::parse_image_record(api_->get(id_));
     result.verification = "not verified: the import was not waited for (--no-wait)";
@@ -66,8 +88,27 @@ void Target::import_and_wait() {
          "); not verified: without --no-wait imgtool waits for active and compares the hashes");
     return;
   }
-  result.image = glance::parse_image_record(
-      api_->wait_for_status(id_, {"active"}, std::chrono::seconds(opts_.wait_timeout_seconds)));
+  // Failure is read from the image and its tasks together: a failed store
+  // or conversion may leave the image `importing` for good.
+  const glance::ImportOutcome out =
+      ia.wait_for_import(id_, import_, std::chrono::seconds(opts_.wait_timeout_seconds));
+  result.image = glance::parse_image_record(out.image);
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (out.result == glance::ImportResult::Failure) {
+    std::string why = "the " + import_.method + " import of image " + id_ + " failed (status " + out.status();
+    if (!out.failed.empty()) why += ", failed stores: " + list(out.failed);
+    if (!out.task_message.empty()) why += ", task: " + out.task_message;
+    throw Error(ErrorKind::Http, "", why + ")");
+  }
+  if (out.result == glance::ImportResult::Partial) {
+    result.stores_failed = out.failed;
+    note("[" + label() + "] image " + id_ + " landed in " + list(out.landed) + " but not in " +
+         list(out.failed) + " (--allow-failure keeps it)");
+  }
 }
 
 void Target::verify(const SentImage& sent, const OtherDigests& other) {
@@ -108,7 +149,8 @@ std::string Target::clean_up(const Error& why) {
       state = " (status " + left + ")";
     if (interrupt_count() > 1) return left_behind;
     if (api_->remove(id_)) return "; image " + id_ + state + " deleted";
-    if (!create_refused_) return "; image " + id_ + " does not exist in Glance (never created, or already gone)";
+    if (!create_refused_)
+      return "; image " + id_ + " does not exist in Glance (never created, or already gone)";
     return "";
   } catch (const Error& e2) {
     return e2.kind() == ErrorKind::Interrupted ? left_behind

@@ -12,6 +12,7 @@
 
 #include "glance/http.hpp"
 #include "glance/images_api.hpp"
+#include "glance/import_api.hpp"
 #include "glance/keystone.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
@@ -35,6 +36,8 @@ class Target {
   void create(nlohmann::json body);
   // PUT /file, or /stage for a glance-direct import, pulling from `reader`.
   void upload(const glance::BodyReader& reader, std::optional<uint64_t> size);
+  // false for web-download: Glance fetches the data itself.
+  bool uploads() const;
   // The import (glance-direct after the stage, or web-download) and, unless
   // no_wait, its outcome: landed and failed stores, failure from the image
   // and its tasks. A failure throws; with allow_failure a failed store that
@@ -65,8 +68,8 @@ class Target {
   std::unique_ptr<glance::Session> session_;
   std::unique_ptr<glance::ImagesApi> api_;
   std::string id_;
-  bool create_refused_ = false;  // Glance answered the create with an error status
-  std::vector<std::string> import_stores_;  // the stores asked for (resolved --all-stores)
+  bool create_refused_ = false;   // Glance answered the create with an error status
+  glance::ImportRequest import_;  // with an import: what is asked of POST .../import
 };
 
 }  // namespace imgtool::publishing

@@ -39,15 +39,17 @@ Verification verify_record(const GlanceImageRecord& rec, const SentImage& sent, 
     // What can still be checked without the converted bytes: a raw image's
     // size is its virtual size, and that is the size of the image sent.
     if (!sent.virtual_size || !rec.virtual_size || *rec.virtual_size != *sent.virtual_size)
-      v.differences.push_back("virtual_size: sent " +
-                              (sent.virtual_size ? std::to_string(*sent.virtual_size) : std::string("unknown")) +
-                              ", Glance " + (rec.virtual_size ? std::to_string(*rec.virtual_size) : "none"));
+      v.differences.push_back(
+          "virtual_size: sent " +
+          (sent.virtual_size ? std::to_string(*sent.virtual_size) : std::string("unknown")) + ", Glance " +
+          (rec.virtual_size ? std::to_string(*rec.virtual_size) : "none"));
     if (!rec.size || !rec.virtual_size || *rec.size != *rec.virtual_size)
       v.differences.push_back("size: a raw image's size is its virtual size; Glance has size " +
                               (rec.size ? std::to_string(*rec.size) : std::string("none")));
     v.what = "converted by Glance: verified size and virtual_size only";
-    v.notes.push_back("Glance converted the image to raw during the import; imgtool could not read the source "
-                      "again to hash the raw conversion: verified size and virtual_size only");
+    v.notes.push_back(
+        "Glance converted the image to raw during the import; imgtool could not read the source "
+        "again to hash the raw conversion: verified size and virtual_size only");
     return v;
   }
 
@@ -68,8 +70,9 @@ Verification verify_record(const GlanceImageRecord& rec, const SentImage& sent, 
     auto d = compare_without_os_hash(sent.digests, rec);
     v.differences.insert(v.differences.end(), d.begin(), d.end());
     v.what = "size, checksum";
-    v.notes.push_back("Glance reports os_hash_algo " + algo +
-                      ", which imgtool did not compute over the converted stream: verified by size and md5 only");
+    v.notes.push_back(
+        "Glance reports os_hash_algo " + algo +
+        ", which imgtool did not compute over the converted stream: verified by size and md5 only");
   }
   return v;
 }

@@ -15,8 +15,8 @@
 #include <fstream>
 
 #include "convert/convert_fixture.hpp"
-#include "publish/body.hpp"
 #include "imgtool/checksum.hpp"
+#include "publish/body.hpp"
 #include "sources/one_pass_util.hpp"
 
 namespace imgtool::test {

@@ -286,7 +286,7 @@ TEST(GlanceDownloadConvert, DataCorruptedInTheStoreLeavesNoDst) {
   ASSERT_FALSE(id.empty());
   // Bit rot in Glance's file store: one byte of guest data, well past the
   // tables (the image still reads as a valid qcow2).
-  const std::string stored = env()->get("IMGTOOL_GLANCE_STATE") + "/glance/images/" + id;
+  const std::string stored = env()->get("IMGTOOL_GLANCE_STATE") + "/glance/images/fast/" + id;
   ASSERT_TRUE(std::filesystem::exists(stored)) << stored;
   const std::string byte = read_file(stored).substr(3 << 20, 1);
   poke(stored, 3 << 20, std::string(1, static_cast<char>(byte[0] ^ 0x5a)));
@@ -371,16 +371,16 @@ TEST(GlanceDownloadConvert, StoreMustHoldTheImage) {
   const std::string dst = t.file("got");
   RunResult r = run(download_cmd("--store elsewhere " + id + " " + sh_quote(dst)));
   EXPECT_EQ(r.exit_code, 64) << r.err;
-  EXPECT_NE(r.err.find("has no data in store 'elsewhere'; it is in: local"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has no data in store 'elsewhere'; it is in: fast"), std::string::npos) << r.err;
   expect_nothing_written(t, dst);
   r = run(download_cmd("--store elsewhere --convert-to qcow2 " + id + " " + sh_quote(dst)));
   EXPECT_EQ(r.exit_code, 64) << r.err;
   expect_nothing_written(t, dst);
-  r = run(download_cmd("--output=json --store local " + id + " " + sh_quote(dst)));
+  r = run(download_cmd("--output=json --store fast " + id + " " + sh_quote(dst)));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["stores"], json::array({"local"}));
+  EXPECT_EQ(json::parse(r.out)["stores"], json::array({"fast"}));
   EXPECT_EQ(run("cmp " + sh_quote(raw) + " " + sh_quote(dst)).exit_code, 0);
-  r = run(download_cmd("--store local --convert-to qcow2 " + id + " " + sh_quote(t.file("got.qcow2"))));
+  r = run(download_cmd("--store fast --convert-to qcow2 " + id + " " + sh_quote(t.file("got.qcow2"))));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   glance_delete(id);
 }

@@ -117,8 +117,8 @@ TEST(GlanceOrphans, ProtectedIsSetAfterVerificationSoACutUploadLeavesNothing) {
   EXPECT_EQ(im["status"], "active");
   unprotect_and_delete(id);
 
-  // --protected --import without --wait is refused before anything is created.
-  r = run(clean_env(admin_vars()) + imgtool() + " publish --protected --import --name " + name + "-2 " +
+  // --protected --import --no-wait is refused before anything is created.
+  r = run(clean_env(admin_vars()) + imgtool() + " publish --protected --import --no-wait --name " + name + "-2 " +
           sh_quote(raw));
   EXPECT_EQ(r.exit_code, 64) << r.err;
   EXPECT_EQ(count_named(name + "-2"), 0u);
@@ -174,17 +174,17 @@ TEST(GlanceOrphans, ImportWithoutWaitIsReportedAsNotVerified) {
   TempDir t;
   std::string raw = make_data(t, "64K");
   std::string name = unique_name("import-nowait");
-  RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json --import --name " + name +
+  RunResult r = run(clean_env(admin_vars()) + imgtool() + " publish --output=json --import --no-wait --name " + name +
                     " " + sh_quote(raw));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = parse(r);
   EXPECT_EQ(j["verified"], false) << r.out;
   EXPECT_NE(r.err.find("not verified"), std::string::npos) << r.err;
   const std::string id = j.value("id", "");
-  r = run(clean_env(admin_vars()) + imgtool() + " publish --import --name " + name + "-table " +
+  r = run(clean_env(admin_vars()) + imgtool() + " publish --import --no-wait --name " + name + "-table " +
           sh_quote(raw));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("| verified         | no (still importing"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| verified         | not verified: the import was not waited for"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("| verified         | size"), std::string::npos) << r.out;
   wait_for_image_status(name, "active");
   glance_delete(id);

@@ -2,6 +2,8 @@
 // every consumer gets every byte in order, memory stays bounded however many
 // consumers there are, a failed consumer is left behind, and a producer
 // error or an abort reaches everyone.
+#include "publish/fanout.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "imgtool/error.hpp"
-#include "publish/fanout.hpp"
 
 namespace imgtool::publishing {
 namespace {
@@ -60,7 +61,8 @@ TEST(Fanout, EveryConsumerGetsEveryByteAndMemoryIsBoundedWhateverTheirNumber) {
       for (size_t i = 0; i < consumers; ++i)
         readers.emplace_back([&, i] {
           // One slow reader sets the pace; the others read in other sizes.
-          got[i] = consume(fan, i, 65536 + i * 4097, i == 0 ? std::chrono::microseconds(200) : std::chrono::microseconds(0));
+          got[i] = consume(fan, i, 65536 + i * 4097,
+                           i == 0 ? std::chrono::microseconds(200) : std::chrono::microseconds(0));
         });
       produce(fan, data, zeros);
     }
