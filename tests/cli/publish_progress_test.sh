@@ -38,10 +38,18 @@ last=$(last_progress "$tmp/err2")
 grep -qE '^imgtool: progress: 100\.0%  64\.0/64\.0 MiB  [0-9.]+ MiB/s  ETA 0:00$' <<<"$last" &&
   ok "raw conversion, known size: $last" || fail "raw conversion, last progress line: '$last' (stderr: $(cat "$tmp/err2"))"
 
-# Unknown size (a qcow2 streamed into the body): bytes and rate, no ETA.
+# A qcow2 planned before the first byte: a known size, 100 % at the end.
 "$IMGTOOL" publish --dry-run -p --convert-to qcow2 "$tmp/d.raw" >/dev/null 2>"$tmp/err2" || fail "convert dry run failed"
 last=$(last_progress "$tmp/err2")
-grep -qE '^imgtool: progress: 64\.[0-9] MiB  [0-9.]+ MiB/s$' <<<"$last" && ok "unknown size: $last" ||
+grep -qE '^imgtool: progress: 100\.0%  64\.[0-9]/64\.[0-9] MiB  [0-9.]+ MiB/s  ETA 0:00$' <<<"$last" &&
+  ok "planned qcow2: $last" || fail "planned qcow2, last progress line: '$last' (stderr: $(cat "$tmp/err2"))"
+
+# Unknown size (compressed grains of a streamOptimized vmdk, whose size
+# depends on the data): bytes and rate, no ETA.
+"$IMGTOOL" publish --dry-run -p --convert-to vmdk -o subformat=streamOptimized "$tmp/d.raw" >/dev/null 2>"$tmp/err2" ||
+  fail "convert dry run failed"
+last=$(last_progress "$tmp/err2")
+grep -qE '^imgtool: progress: [0-9.]+ [KM]iB  [0-9.]+ MiB/s$' <<<"$last" && ok "unknown size: $last" ||
   fail "unknown size, last progress line: '$last' (stderr: $(cat "$tmp/err2"))"
 
 # On a terminal: redrawn in place with carriage returns, one final newline.
