@@ -70,9 +70,9 @@ int run_download(DownloadArgs& a) {
                              {"file", r.destination},
                              {"size", r.bytes},
                              {"holes", r.holes},
-                             {"checksum", r.local_md5},
+                             {"checksum", r.received.checksum},
                              {"os_hash_algo", r.verified_hash_algo},
-                             {"os_hash_value", r.local_hash},
+                             {"os_hash_value", r.received.os_hash_value},
                              {"verified", true}};
     if (!r.stores.empty()) j["stores"] = r.stores;
     if (r.converted_to) {

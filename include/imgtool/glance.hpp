@@ -260,13 +260,13 @@ struct DownloadOptions {
 struct DownloadResult {
   GlanceImageRecord image;  // Glance's record
   std::string disk_format, container_format;
-  std::string destination;            // DST, or "-" for standard output
-  uint64_t bytes = 0;                 // received
-  uint64_t holes = 0;                 // bytes left as holes in DST
-  std::string local_md5, local_hash;  // computed over the received bytes
-  std::string verified_hash_algo;     // the os_hash_algo compared
-  std::vector<std::string> stores;    // the record's "stores" (empty: not a multi-store Glance)
-  uint64_t bytes_written = 0;         // size of what was written to DST
+  std::string destination;          // DST, or "-" for standard output
+  uint64_t bytes = 0;               // received
+  uint64_t holes = 0;               // bytes left as holes in DST
+  GlanceDigests received;           // computed over the received bytes (md5 + Glance's os_hash_algo, size)
+  std::string verified_hash_algo;   // the os_hash_algo compared
+  std::vector<std::string> stores;  // the record's "stores" (empty: not a multi-store Glance)
+  uint64_t bytes_written = 0;       // size of what was written to DST
   // convert_to: the format detected in the body, the format written, the
   // image's virtual size and the spool's peaks (memory, temporary file).
   std::optional<Format> source_format;

@@ -137,8 +137,7 @@ DownloadResult download(const std::string& id_or_name, const std::string& dst, c
   });
   writer.flush();
   const std::vector<std::string> hex = hasher.finish_hex();
-  r.local_md5 = hex[0];
-  r.local_hash = hex[1];
+  r.received = GlanceDigests{hex[0], algo_name, hex[1], r.bytes, std::nullopt};
   r.holes = writer.holes();
 
   glance::verify_received(r, algo_name, dst);  // throws: `out` is dropped, the temporary file goes

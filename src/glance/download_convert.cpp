@@ -156,8 +156,7 @@ void download_converted(ImagesApi& api, const std::string& dst, const DownloadOp
   VerifiedSink verified(*out, [&] {
     spool->drain();  // the rest of the body: hashed, its end checked against the record's size
     const std::vector<std::string> hex = hasher.finish_hex();
-    r.local_md5 = hex[0];
-    r.local_hash = hex[1];
+    r.received = GlanceDigests{hex[0], algo_name, hex[1], r.bytes, std::nullopt};
     verify_received(r, algo_name, dst);
     if (verdict.check_deferred) {
       const Assessment full = complete_deferred_check(verdict, spool, a);

@@ -87,7 +87,7 @@ void verify_received(DownloadResult& r, const std::string& algo_name, const std:
   rec.os_hash_algo = algo_name;
   rec.os_hash_value = r.image.os_hash_value;
   rec.size = r.image.size;
-  GlanceDigests local{r.local_md5, algo_name, r.local_hash, r.bytes, std::nullopt};
+  GlanceDigests local = r.received;
   const std::vector<std::string> diffs = compare_with_glance(local, rec);
   if (!diffs.empty()) {
     std::string msg = "the data of Glance image " + r.image.id + " does not match its record: ";

@@ -75,12 +75,14 @@ HttpResponse ImagesApi::call(HttpRequest req, const std::string& what, std::init
   }
 }
 
-json ImagesApi::protect(const std::string& id) {
+json ImagesApi::protect(const std::string& id, bool on) {
   HttpRequest req;
   req.method = "PATCH";
   req.url = image_url(id);
   req.headers = {"Content-Type: application/openstack-images-v2.1-json-patch"};
-  req.body = R"([{"op": "replace", "path": "/protected", "value": true}])";
+  req.body = on ? R"([{"op": "replace", "path": "/protected", "value": true}])"
+                : R"([{"op": "replace", "path": "/protected", "value": false}])";
+  req.cancellable = on;
   req.timeout_seconds = 120;
   return parse_json(call(req, "protect image " + id, {200}), "protect image " + id);
 }

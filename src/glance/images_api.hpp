@@ -27,8 +27,10 @@ class ImagesApi {
   static std::string new_image_id();
   // POST /v2/images -> the new image record (status "queued").
   nlohmann::json create(const nlohmann::json& body);
-  // PATCH /v2/images/{id}: protected = true. Returns the updated record.
-  nlohmann::json protect(const std::string& id);
+  // PATCH /v2/images/{id}: protected = `on` (a JSON boolean: Glance refuses
+  // the string). Returns the updated record. Unprotecting is for a cleanup
+  // (not cancellable): the image it applies to is one publish just made.
+  nlohmann::json protect(const std::string& id, bool on = true);
   // PUT /v2/images/{id}/file (or /stage when `stage`) with an octet-stream
   // body pulled from `reader`; Content-Length when `size` is known, else
   // chunked. Throws on transport errors and non-204 answers.

@@ -148,6 +148,9 @@ std::string Target::clean_up(const Error& why) {
     else if (!left.empty())
       state = " (status " + left + ")";
     if (interrupt_count() > 1) return left_behind;
+    // Several targets: this one may have been protected before another
+    // failed; a protected image cannot be deleted, so that comes off first.
+    if (result.image.protected_image) api_->protect(id_, false);
     if (api_->remove(id_)) return "; image " + id_ + state + " deleted";
     if (!create_refused_)
       return "; image " + id_ + " does not exist in Glance (never created, or already gone)";

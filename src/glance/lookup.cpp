@@ -1,8 +1,8 @@
-// The seam between `checksum --verify` and the Glance client: a lookup that
+// The Glance lookup of `checksum --verify`: a lookup that
 // authenticates from OS_CLOUD (clouds.yaml) or the OS_* environment
 // (src/glance/credentials.cpp) and resolves an image id or unique name
-// (imgtool::glance_find_image, src/glance/find_image.cpp). src/hash/ stays
-// free of HTTP: only this function calls the Glance client.
+// (imgtool::glance_find_image, src/glance/find_image.cpp). It lives with
+// the Glance client so that src/hash/ never calls into it.
 #include "imgtool/checksum.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/glance.hpp"
