@@ -223,7 +223,10 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
 
   // ---- body: produced and hashed once; every upload pulls from the tee ----
   // Returns the digests; the uploads run meanwhile through `upload(i, fan)`.
-  auto run_body = [&](size_t consumers, const std::function<void(size_t, publishing::Fanout&)>& upload) {
+  // `upload_failure`: set by an upload that failed and stopped everything;
+  // it is the failure to report (the producer then only saw the abort).
+  auto run_body = [&](size_t consumers, const std::function<void(size_t, publishing::Fanout&)>& upload,
+                      const std::exception_ptr* upload_failure = nullptr) {
     publishing::Fanout fan(consumers, [&](uint64_t done) {
       if (opts.progress) opts.progress(done, producer.size);
     });
@@ -242,6 +245,7 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
       });
       if (consumers > 0) for_each_parallel(consumers, [&](size_t i) { upload(i, fan); });
     }
+    if (upload_failure && *upload_failure) std::rethrow_exception(*upload_failure);
     if (produce_error) std::rethrow_exception(produce_error);
     return tee.digests();
   };
@@ -335,22 +339,25 @@ PublishResult publish(std::shared_ptr<const ByteSource> source, const PublishOpt
       } else {
         std::exception_ptr first_failure;
         std::mutex mu;
-        r.sent = run_body(uploading.size(), [&](size_t k, publishing::Fanout& fan) {
-          const size_t i = uploading[k];
-          try {
-            live[i]->upload([&fan, k](std::span<std::byte> out) { return fan.read(k, out); }, producer.size);
-          } catch (const std::exception& ex) {
-            fan.detach(k);
-            std::lock_guard<std::mutex> lk(mu);
-            target_failed(i, ex);
-            // All or nothing: one failed upload stops the others.
-            if (!opts.allow_failure) {
-              if (!first_failure) first_failure = std::current_exception();
-              fan.abort();
-            }
-          }
-        });
-        if (first_failure) std::rethrow_exception(first_failure);
+        r.sent = run_body(
+            uploading.size(),
+            [&](size_t k, publishing::Fanout& fan) {
+              const size_t i = uploading[k];
+              try {
+                live[i]->upload([&fan, k](std::span<std::byte> out) { return fan.read(k, out); },
+                                producer.size);
+              } catch (const std::exception& ex) {
+                fan.detach(k);
+                std::lock_guard<std::mutex> lk(mu);
+                target_failed(i, ex);
+                // All or nothing: one failed upload stops the others.
+                if (!opts.allow_failure) {
+                  if (!first_failure) first_failure = std::current_exception();
+                  fan.abort();
+                }
+              }
+            },
+            &first_failure);
       }
       finish_source(prep, opts);  // before any image becomes active through an import
 

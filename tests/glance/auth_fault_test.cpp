@@ -87,6 +87,25 @@ TEST(GlanceAuth, PasswordOnTheCommandLineIsRefused) {
   EXPECT_NE(r.err.find("OS_PASSWORD"), std::string::npos) << r.err;
 }
 
+// An image larger than the tee's buffer: the producer is still writing when
+// the upload fails, and the failure reported must be the upload's (exit 7,
+// Glance's side named), not the producer being stopped ("upload stopped",
+// exit 130 as if the user had interrupted it).
+TEST(GlanceFault, UploadCutMidStreamOfALargeImageReportsTheUploadsError) {
+  REQUIRE_GLANCE();
+  TempDir t;
+  std::string raw = make_data(t, "64M");
+  FaultProxy proxy(t, "--cut-put-after 1000000");
+  auto vars = admin_vars();
+  vars["OS_IMAGE_ENDPOINT_OVERRIDE"] = proxy.url();
+  std::string name = unique_name("cut-large");
+  RunResult r = run(clean_env(vars) + imgtool() + " publish --name " + name + " " + sh_quote(raw));
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_EQ(r.err.find("upload stopped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(count_named(name), 0u);
+}
+
 TEST(GlanceFault, UploadCutMidStreamLeavesNoImage) {
   REQUIRE_GLANCE();
   TempDir t;
