@@ -15,6 +15,7 @@
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/verdict.hpp"
+#include "io/guarded_sink.hpp"
 
 namespace imgtool {
 namespace {
@@ -34,29 +35,6 @@ bool is_block_device(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
 }
-
-// The output sink with a last check before it is made final: the checks
-// that need the whole source (upstream digests) run after the last byte was
-// written and before DST takes its name, so a failure leaves no DST.
-class GuardedSink final : public ByteSink {
- public:
-  GuardedSink(ByteSink& inner, std::function<void()> before_finish)
-      : inner_(inner), before_finish_(std::move(before_finish)) {}
-  const std::string& name() const override { return inner_.name(); }
-  void write(std::span<const std::byte> data) override { inner_.write(data); }
-  void write_zeros(uint64_t len) override { inner_.write_zeros(len); }
-  uint64_t position() const override { return inner_.position(); }
-  void finish() override {
-    before_finish_();
-    inner_.finish();
-  }
-  bool seekable() const override { return inner_.seekable(); }
-  void pwrite(uint64_t offset, std::span<const std::byte> data) override { inner_.pwrite(offset, data); }
-
- private:
-  ByteSink& inner_;
-  std::function<void()> before_finish_;
-};
 
 }  // namespace
 
@@ -111,7 +89,7 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
       dst,
       {.fsync = opts.fsync, .min_size = opts.target_format == Format::Raw ? img.info().virtual_size : 0});
   std::vector<UpstreamCheck> upstream;
-  GuardedSink guarded(*out, [&] {
+  io::GuardedSink guarded(*out, [&] {
     if (verdict.check_deferred) {
       source->drain();
       complete_deferred_check(verdict, bytes, a).throw_if_refused("convert");

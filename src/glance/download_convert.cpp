@@ -20,31 +20,11 @@
 #include "imgtool/convert.hpp"
 #include "imgtool/error.hpp"
 #include "imgtool/verdict.hpp"
+#include "io/guarded_sink.hpp"
 #include "io/spool_source.hpp"
 
 namespace imgtool::glance {
 namespace {
-
-// The last checks before the output is made final (see the file comment).
-class VerifiedSink final : public ByteSink {
- public:
-  VerifiedSink(ByteSink& inner, std::function<void()> before_finish)
-      : inner_(inner), before_finish_(std::move(before_finish)) {}
-  const std::string& name() const override { return inner_.name(); }
-  void write(std::span<const std::byte> data) override { inner_.write(data); }
-  void write_zeros(uint64_t len) override { inner_.write_zeros(len); }
-  uint64_t position() const override { return inner_.position(); }
-  void finish() override {
-    before_finish_();
-    inner_.finish();
-  }
-  bool seekable() const override { return inner_.seekable(); }
-  void pwrite(uint64_t offset, std::span<const std::byte> data) override { inner_.pwrite(offset, data); }
-
- private:
-  ByteSink& inner_;
-  std::function<void()> before_finish_;
-};
 
 // A sink that takes nothing: asks a writer what it would need of a stream.
 class ProbeSink final : public ByteSink {
@@ -153,7 +133,7 @@ void download_converted(ImagesApi& api, const std::string& dst, const DownloadOp
     fo.min_size = co.target_format == Format::Raw ? img.info().virtual_size : 0;
     out = create_output_file(dst, fo);
   }
-  VerifiedSink verified(*out, [&] {
+  io::GuardedSink verified(*out, [&] {
     spool->drain();  // the rest of the body: hashed, its end checked against the record's size
     const std::vector<std::string> hex = hasher.finish_hex();
     r.received = GlanceDigests{hex[0], algo_name, hex[1], r.bytes, std::nullopt};
