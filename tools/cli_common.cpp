@@ -133,7 +133,7 @@ std::shared_ptr<const Image> open_assessed(const std::string& file, const std::s
   a.format = parse_format_option(format);
   a.gate = gate;
   a.purpose = Purpose::Read;
-  std::shared_ptr<Source> src = open_source(file, source);
+  std::shared_ptr<Source> src = open_source(file, declared_source_options(source, a.format));
   const Assessment verdict = assess_source(*src, a);
   src->finish();
   verdict.throw_if_refused(action);

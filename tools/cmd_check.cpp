@@ -42,7 +42,8 @@ Subcommand setup_check(CLI::App& app) {
             AssessOptions opts;
             opts.format = parse_format_option(o->format);
             opts.gate = o->gate;
-            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            std::unique_ptr<Source> src =
+                open_source(o->file, declared_source_options(finish_source_options(o->source), opts.format));
             const Assessment a = assess_source(*src, opts);
             src->finish();
             const std::string name = escape_name(a.report.filename);

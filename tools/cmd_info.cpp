@@ -37,7 +37,8 @@ Subcommand setup_info(CLI::App& app) {
   return {sub, [o] {
             OpenOptions opts;
             opts.format = parse_format_option(o->format);
-            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            std::unique_ptr<Source> src =
+                open_source(o->file, declared_source_options(finish_source_options(o->source), opts.format));
             auto img = open_image(src->random_access(), opts);
             // Only reads the rest when digests were asked for.
             src->finish();

@@ -38,7 +38,8 @@ Subcommand setup_inspect(CLI::App& app) {
             InspectOptions opts;
             opts.format = parse_format_option(o->format);
             opts.timeout = std::chrono::seconds(o->timeout);
-            std::unique_ptr<Source> src = open_source(o->file, finish_source_options(o->source));
+            std::unique_ptr<Source> src =
+                open_source(o->file, declared_source_options(finish_source_options(o->source), opts.format));
             std::shared_ptr<const ByteSource> bytes;
             if (src->remote() || !src->layers().empty() || o->file == "-") {
               // libguestfs reads a file: the disk image inside goes to an

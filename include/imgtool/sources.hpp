@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "imgtool/cancel.hpp"
+#include "imgtool/format.hpp"
 #include "imgtool/source.hpp"
 #include "imgtool/stream.hpp"
 
@@ -134,6 +135,14 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
 // True when `spec` is something other than a plain local file path ("-", a
 // URL).
 bool is_stream_spec(const std::string& spec);
+
+// The source options for an image the user declared to be `declared` (-f):
+// a declared raw image is read as it is (unpack = false), as qemu-img reads
+// -f raw. A raw disk's first bytes are the guest's: a gzip stream or a tar
+// header there is disk content, and peeling it off would let the guest choose
+// what is read, which is the probe -f raw is given to avoid. Other formats
+// start with their own magic, so a layer around them cannot be disk content.
+SourceOptions declared_source_options(SourceOptions opts, std::optional<Format> declared);
 
 // assess() of the disk image inside `src` (through random_access()), then
 // check_ovf_declaration() against it (a disagreement is an Error(Mismatch)).

@@ -58,7 +58,7 @@ ConvertStats convert_file(const std::string& src, const std::string& dst, const 
   a.format = open.format;
   a.gate = opts.gate;
   a.purpose = Purpose::Read;
-  std::unique_ptr<Source> source = open_source(src, opts.source);
+  std::unique_ptr<Source> source = open_source(src, declared_source_options(opts.source, open.format));
   // A file is read at random, and checked in full before the first byte is
   // written. A stream is read once (the converter reads guest data in order,
   // and the spool lets go of what was converted): its tables are walked at

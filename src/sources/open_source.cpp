@@ -242,11 +242,17 @@ bool is_stream_spec(const std::string& spec) {
   return spec == "-" || sources::is_http_url(spec);
 }
 
+SourceOptions declared_source_options(SourceOptions opts, std::optional<Format> declared) {
+  if (declared == Format::Raw) opts.unpack = false;
+  return opts;
+}
+
 std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& opts) {
   if (spec.empty()) throw Error(ErrorKind::Usage, spec, "no source given");
   if (opts.member && !opts.unpack)
     throw Error(ErrorKind::Usage, spec,
-                "--member picks a disk out of a tar; it cannot go with reading the bytes as they are");
+                "--member picks a disk out of a tar; it cannot go with reading the bytes as they are "
+                "(-f raw, --as-is)");
   return std::make_unique<SourceImpl>(spec, opts);
 }
 

@@ -208,6 +208,55 @@ TEST(CliSources, OvaDiskIsFoundThroughItsOvfAndTheDeclarationIsChecked) {
   EXPECT_FALSE(std::filesystem::exists(t.file("b.raw")));
 }
 
+// -f raw reads the bytes as they are, as qemu-img does: a raw disk's first
+// bytes are the guest's, so a gzip stream or a tar header the guest wrote
+// there is disk content. Peeling it off would let the guest choose what the
+// operator converts, the very probe -f raw is passed to avoid.
+TEST(CliSources, DeclaredRawIsReadAsItIsWhateverItsFirstBytesLookLike) {
+  TempDir t;
+  const std::string q = make_qcow2(t);
+  write_file(t.file("a.txt"), std::string(3000, 'a'));
+  write_file(t.file("b.txt"), std::string(5000, 'b'));
+  run_ok("cd " + sh_quote(t.path().string()) +
+         " && tar -cf planted.tar a.txt b.txt && gzip -c disk.qcow2 > "
+         "planted.gz");
+  for (const char* planted : {"planted.tar", "planted.gz"}) {
+    SCOPED_TRACE(planted);
+    // A 4 MiB raw disk that starts with the planted bytes.
+    const std::string disk = t.file(std::string(planted) + ".raw");
+    run_ok("cp " + sh_quote(t.file(planted)) + " " + sh_quote(disk));
+    truncate_file(disk, 4 << 20);
+    RunResult r = run(imgtool() + " info -f raw " + sh_quote(disk));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, run_ok("qemu-img info -f raw " + sh_quote(disk)));
+    r = run(imgtool() + " check -f raw " + sh_quote(disk));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string out = t.file(std::string(planted) + ".qcow2");
+    r = run(imgtool() + " convert -f raw -O qcow2 " + sh_quote(disk) + " " + sh_quote(out));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(run("qemu-img compare -f raw -F qcow2 " + sh_quote(disk) + " " + sh_quote(out)).exit_code, 0);
+    r = run(imgtool() + " compare -f raw -F qcow2 " + sh_quote(disk) + " " + sh_quote(out));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run(imgtool() + " map -f raw --output=json " + sh_quote(disk));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out).back()["offset"].get<uint64_t>() +
+                  json::parse(r.out).back()["length"].get<uint64_t>(),
+              uint64_t{4} << 20);
+    r = run(imgtool() + " measure -O qcow2 -f raw --output=json " + sh_quote(disk));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(
+        json::parse(r.out)["required"],
+        json::parse(run_ok("qemu-img measure -O qcow2 -f raw --output=json " + sh_quote(disk)))["required"]);
+    // --member would pick a file out of the tar: it cannot go with -f raw.
+    r = run(imgtool() + " info -f raw --member a.txt " + sh_quote(disk));
+    EXPECT_EQ(r.exit_code, 64) << r.err;
+  }
+  // Without -f a layer is still detected and peeled off.
+  RunResult r = run(imgtool() + " info " + sh_quote(t.file("planted.gz")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("file format: qcow2"), std::string::npos) << r.out;
+}
+
 TEST(CliSources, ACorruptCompressedSourceIsOneLineAndNoOutput) {
   TempDir t;
   const std::string q = make_qcow2(t);
