@@ -24,6 +24,9 @@ warmup=${WARMUP:-1}
 dir=${BENCH_DIR:-/var/tmp/imgtool-checksum-bench}
 f=$dir/data-${gib}g.bin
 mkdir -p "$dir"
+# shellcheck source=bench/host_memory.sh
+. bench/host_memory.sh
+hold_freed_pages
 
 for t in openssl md5sum sha512sum /usr/bin/time lscpu; do
   command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
@@ -45,6 +48,7 @@ echo "== machine"
 echo "date: $(date -u '+%Y-%m-%d %H:%M') UTC"
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB RAM"
 echo "load before (uptime): $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "memory: $page_reporting_note (bench/host_memory.sh)"
 echo "openssl: $(openssl version)"
 echo "coreutils: $(md5sum --version | head -1)"
 echo "file: $f ($bytes bytes, in page cache)"

@@ -50,6 +50,9 @@ for t in qemu-img lscpu findmnt; do
   command -v "$t" >/dev/null || { echo "missing $t (scripts/deps.sh test)" >&2; exit 1; }
 done
 mkdir -p "$dir"
+# shellcheck source=bench/host_memory.sh
+. bench/host_memory.sh
+hold_freed_pages
 
 # make_source NAME DATA_CMD: 1 GiB raw with 8 x 64 MiB slices of DATA_CMD's output, plus a qcow2 copy.
 make_source() {
@@ -101,7 +104,7 @@ out=$(mktemp)
   echo
   echo "- Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB RAM," \
     "kernel $(uname -r); files in $dir ($fs)."
-  echo "- Load (uptime) before: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "- Load (uptime) before: $(cut -d' ' -f1-3 /proc/loadavg); $page_reporting_note (bench/host_memory.sh)."
   echo "- imgtool $("$imgtool" --version | awk '{print $2}'), $(qemu-img --version | head -1)."
   echo "- qemu-img flags: \`$qflags\` uncompressed, \`$qflags_c\` compressed. bench/interleave.py: $warmup warm-up" \
     "round(s), then $runs rounds ($runs_c for the compressed cases) of the four commands in rotating order, each run" \

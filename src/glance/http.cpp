@@ -44,6 +44,7 @@ struct Transfer {
   std::exception_ptr sink_error;
   long status = 0;  // of the answer whose headers arrived last
   bool body_too_long = false;
+  bool answered = false;  // on_answer was called for the current answer
   bool cancelled = false;
   // Stall detection (TlsOptions::stall_timeout_seconds).
   long stall_seconds = 0;
@@ -58,6 +59,8 @@ size_t on_body(char* ptr, size_t size, size_t n, void* ud) {
   size_t len = size * n;
   if (t->req->body_sink && t->status >= 200 && t->status < 300) {
     try {
+      if (!t->answered && t->req->on_answer) t->req->on_answer(t->status, t->resp->headers);
+      t->answered = true;
       t->req->body_sink(std::span<const std::byte>(reinterpret_cast<const std::byte*>(ptr), len));
       return len;
     } catch (...) {
@@ -79,6 +82,7 @@ size_t on_header(char* ptr, size_t size, size_t n, void* ud) {
   std::string line(ptr, len);
   if (line.rfind("HTTP/", 0) == 0) {
     t->resp->headers.clear();  // a new response (after 100 Continue or a redirect)
+    t->answered = false;
     const size_t sp = line.find(' ');
     t->status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
     return len;

@@ -48,6 +48,9 @@ struct HttpRequest {
   // in HttpResponse::body (image data: any size). May throw (the exception
   // is rethrown from HttpClient::send()). Other answers' bodies are kept.
   std::function<void(std::span<const std::byte>)> body_sink;
+  // Called with the status and headers (names lower-cased) of a 2xx answer
+  // before its first body byte goes to body_sink; may throw (as body_sink).
+  std::function<void(long status, const std::map<std::string, std::string>& headers)> on_answer;
 };
 
 // A request that got no HTTP answer. `transient` marks the failures worth

@@ -44,7 +44,8 @@ std::string ImagesApi::new_image_id() {
   return s;
 }
 
-HttpResponse ImagesApi::call(HttpRequest req, const std::string& what, std::initializer_list<long> ok) {
+HttpResponse ImagesApi::call(HttpRequest req, const std::string& what, std::initializer_list<long> ok,
+                             bool retry_transport) {
   auto extra = req.headers;
   const bool idempotent = (req.method == "GET" || req.method == "DELETE") && !req.reader;
   bool reauthenticated = false;
@@ -56,7 +57,7 @@ HttpResponse ImagesApi::call(HttpRequest req, const std::string& what, std::init
     try {
       r = session_.http().send(req);
     } catch (const HttpTransportError& e) {
-      if (!may_retry || !e.transient()) throw;
+      if (!may_retry || !retry_transport || !e.transient()) throw;
       backoff(attempt, req.cancellable);
       continue;
     }
@@ -132,12 +133,61 @@ json ImagesApi::get(const std::string& id) {
   return show(id, 300, true);
 }
 
+namespace {
+// "bytes START-END/TOTAL" (RFC 9110): true when START is `from`.
+bool content_range_starts_at(const std::string& v, uint64_t from) {
+  const std::string prefix = "bytes " + std::to_string(from) + "-";
+  return v.compare(0, prefix.size(), prefix) == 0;
+}
+}  // namespace
+
 void ImagesApi::download(const std::string& id, const std::function<void(std::span<const std::byte>)>& sink) {
-  HttpRequest req;
-  req.url = image_url(id) + "/file";
-  req.body_sink = sink;
-  HttpResponse r = call(req, "download image data of " + id, {200, 204});
-  if (r.status == 204) throw Error(ErrorKind::Http, "", "Glance has no data for image " + id + " (HTTP 204)");
+  // A body cut short by the network is resumed where it stopped (Range:
+  // bytes=N-), not started again: `sink` (the hashes, a spool, a pipe) has
+  // seen those bytes and must see each exactly once. A server that ignores
+  // the Range answers 200 with the whole body; its first N bytes are dropped.
+  uint64_t received = 0;
+  int failures = 0;
+  for (;;) {
+    HttpRequest req;
+    req.url = image_url(id) + "/file";
+    const uint64_t from = received;
+    if (from > 0) req.headers = {"Range: bytes=" + std::to_string(from) + "-"};
+    uint64_t skip = 0;  // bytes at the start of this answer that `sink` has seen
+    req.on_answer = [&](long status, const std::map<std::string, std::string>& h) {
+      skip = 0;
+      if (from == 0) return;
+      if (status != 206) {
+        skip = from;
+        return;
+      }
+      const auto cr = h.find("content-range");
+      if (cr == h.end() || !content_range_starts_at(cr->second, from))
+        throw Error(ErrorKind::Mismatch, "",
+                    "Glance resumed the download of image " + id + " elsewhere than at byte " +
+                        std::to_string(from) + " (Content-Range: " + (cr == h.end() ? "none" : cr->second) +
+                        ")");
+    };
+    req.body_sink = [&](std::span<const std::byte> piece) {
+      const auto drop = static_cast<size_t>(std::min<uint64_t>(skip, piece.size()));
+      skip -= drop;
+      piece = piece.subspan(drop);
+      if (piece.empty()) return;
+      sink(piece);
+      received += piece.size();
+    };
+    try {
+      HttpResponse r = call(req, "download image data of " + id, {200, 204, 206}, false);
+      if (r.status == 204)
+        throw Error(ErrorKind::Http, "", "Glance has no data for image " + id + " (HTTP 204)");
+      return;
+    } catch (const HttpTransportError& e) {
+      if (!e.transient()) throw;
+      if (received > from) failures = 0;  // it moved since the last cut: a fresh budget
+      if (failures >= kRetries) throw;
+      backoff(failures++, req.cancellable);
+    }
+  }
 }
 
 namespace {

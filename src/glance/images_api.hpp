@@ -40,7 +40,9 @@ class ImagesApi {
   void import_staged(const std::string& id, const std::vector<std::string>& stores);
   // GET /v2/images/{id}.
   nlohmann::json get(const std::string& id);
-  // GET /v2/images/{id}/file: the image data, handed to `sink` as it arrives.
+  // GET /v2/images/{id}/file: the image data, handed to `sink` as it arrives,
+  // each byte once: a transfer cut by the network is resumed with a Range
+  // request (up to kRetries times in a row without progress).
   // Throws Error(Http) when Glance has no data for it (204) or answers an error.
   void download(const std::string& id, const std::function<void(std::span<const std::byte>)>& sink);
   // One image by id, or by a name exactly one image has (GET ?name=).
@@ -66,7 +68,10 @@ class ImagesApi {
   // error or a 502/503/504 (a restarting API process, a proxy in between).
   // An answer whose status is not in `ok` throws http_error(). Public for the
   // other Glance v2 clients on the same session (import_api.hpp).
-  HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok);
+  // `retry_transport` false: a transport error is thrown at once (download()
+  // resumes its body itself rather than start it again).
+  HttpResponse call(HttpRequest req, const std::string& what, std::initializer_list<long> ok,
+                    bool retry_transport = true);
 
  private:
   // <endpoint>/v2/images/{id}

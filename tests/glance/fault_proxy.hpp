@@ -18,6 +18,7 @@ class FaultProxy {
  public:
   FaultProxy(const TempDir& t, const std::string& args) {
     std::string port_file = t.file("proxy.port");
+    std::filesystem::remove(port_file);  // a previous proxy's, in the same directory
     std::string target = env()->get("IMGTOOL_GLANCE_URL").substr(7);  // host:port
     std::string out =
         run_ok("setsid /usr/bin/python3 " +

@@ -25,12 +25,17 @@ upstream for "Connection: close"). Faults:
   --hold-answer S     a PUT .../file: forward the whole body, then hold
                       Glance's answer S seconds (a server still writing to
                       its store after the last byte; no stall).
+  --cut-get-after N   the first --cut-get-times (default 1) GET .../file
+                      answers: forward the head and N body bytes, then reset
+                      the client's connection (a download cut by the network).
   --put-target H:P    send PUT .../file and .../stage to this other Glance
                       process (same database and store), everything else to
                       --target: like a load balancer whose upload worker dies.
 Observation:
   --log-tokens FILE   append "METHOD PATH TOKEN-SHA256[:16]" for every request
                       (which token each call carried, not the token itself).
+  --log-ranges FILE   append "PATH RANGE" for every GET .../file ("-" when it
+                      asked for no Range).
 Only the standard library; run with /usr/bin/python3.
 """
 import argparse
@@ -44,6 +49,7 @@ import time
 
 
 LOG_LOCK = threading.Lock()
+CUTS_LEFT = [0]
 
 
 def read_head(sock):
@@ -111,6 +117,16 @@ def handle(client, args):
             digest = hashlib.sha256(tok.encode()).hexdigest()[:16] if tok else "-"
             with LOG_LOCK, open(args.log_tokens, "a") as f:
                 f.write("%s %s %s\n" % (method, path, digest))
+        is_file_get = method == "GET" and re.search(r"/v2/images/[^/]+/file$", path.split("?")[0])
+        if is_file_get and args.log_ranges:
+            rng = next((l.split(":", 1)[1].strip() for l in headers if l.lower().startswith("range:")), "-")
+            with LOG_LOCK, open(args.log_ranges, "a") as f:
+                f.write("%s %s\n" % (path, rng))
+        cut_get = False
+        if is_file_get and args.cut_get_after is not None:
+            with LOG_LOCK:
+                cut_get = CUTS_LEFT[0] > 0
+                CUTS_LEFT[0] -= 1 if cut_get else 0
         is_put = method == "PUT" and re.search(r"/(file|stage)$", path)
         host, port = (args.put_target if is_put and args.put_target else args.target).split(":")
         upstream = socket.create_connection((host, int(port)))
@@ -118,6 +134,27 @@ def handle(client, args):
         is_show = method == "GET" and re.fullmatch(r"/v2/images/[0-9a-fA-F-]{36}", path.split("?")[0])
         is_create = method == "POST" and path.split("?")[0].rstrip("/") == "/v2/images"
         stop = threading.Event()
+        if cut_get:
+            if rest:
+                upstream.sendall(rest)
+            rhead, body = read_head(upstream)
+            if rhead is None:
+                return
+            client.sendall((rhead + "\r\n\r\n").encode("latin-1"))
+            sent = 0
+            while sent < args.cut_get_after:
+                if not body:
+                    body = upstream.recv(65536)
+                    if not body:
+                        break
+                n = min(len(body), args.cut_get_after - sent)
+                client.sendall(body[:n])
+                sent += n
+                body = body[n:]
+            time.sleep(0.2)
+            reset(client)
+            reset(upstream)
+            return
         if is_create and (args.hold_create or args.drop_create):
             length = next((int(l.split(":", 1)[1]) for l in headers if l.lower().startswith("content-length:")), 0)
             body = rest
@@ -238,7 +275,11 @@ def main():
     p.add_argument("--drop-create", action="store_true")
     p.add_argument("--stall-put-after", type=int)
     p.add_argument("--hold-answer", type=float, default=0)
+    p.add_argument("--cut-get-after", type=int)
+    p.add_argument("--cut-get-times", type=int, default=1)
+    p.add_argument("--log-ranges")
     args = p.parse_args()
+    CUTS_LEFT[0] = args.cut_get_times
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))
